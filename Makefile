@@ -75,7 +75,7 @@ $(BIN)/.stamp-%:
 
 .PHONY: lint
 lint: tools ## gofmt, go vet, staticcheck, gosec, buf lint and buf breaking
-	@unformatted=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/')); \
+	@unformatted=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go' | grep -v '^gen/')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet $(GO_PACKAGES)
 	staticcheck $(GO_PACKAGES)
@@ -94,7 +94,7 @@ check-generated: tools ## Fail when generated code or go.mod/go.sum is stale
 	if [ "$$before" != "$$after" ]; then \
 	  echo "generated files were stale (now regenerated; review and commit):"; \
 	  diff <(echo "$$before") <(echo "$$after") | sed -n 's/^[<>] //p' | awk 'NF {print "  " $$2}' | sort -u; exit 1; fi
-	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy; run 'go mod tidy'"; $(GO) mod tidy -diff; exit 1; }
+	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy; run 'go mod tidy'"; $(GO) mod tidy -diff | head -40; exit 1; }
 	@echo "generated code is up to date"
 
 .PHONY: clean
