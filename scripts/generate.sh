@@ -2,30 +2,35 @@
 # Regenerates every generated file from its source of truth. Deterministic:
 # running it twice changes nothing, and `make check-generated` fails when the
 # committed output differs from a fresh run.
-#   api/proto/    (buf module)         -> gen/proto/...  (protoc-gen-go via buf)
-#   api/openapi/  (one spec a service) -> gen/openapi/<service>/ (oapi-codegen)
+#   api/proto/ (buf module)            -> gen/proto/...        (protoc-gen-go via buf)
+#   <dir>/<name>.yaml + <name>.codegen.yaml, for the OpenAPI specs in api/openapi/
+#   and test specs in internal/**/testdata/ -> gen/openapi/<name>/<name>.gen.go (oapi-codegen)
+# Everything is generated into a scratch directory that then replaces gen/ as a
+# whole, so removed sources and hand edits leave no trace.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# gen/ holds generated code only: start from nothing so that removed sources
-# and hand edits leave no trace.
-rm -rf gen
-generated=0
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+out=$scratch/gen
+mkdir -p "$out"
+
 if [ -f api/proto/buf.yaml ]; then
-  buf generate api/proto --template api/proto/buf.gen.yaml
-  generated=1
+  buf generate api/proto --template api/proto/buf.gen.yaml --output "$scratch"
 fi
 
-shopt -s nullglob
-for cfg in api/openapi/*.codegen.yaml; do
-  spec=${cfg%.codegen.yaml}.yaml
+shopt -s nullglob globstar
+for cfg in api/openapi/*.codegen.yaml internal/**/testdata/*.codegen.yaml; do
+  name=$(basename "$cfg" .codegen.yaml)
+  spec=$(dirname "$cfg")/$name.yaml
   [ -f "$spec" ] || { echo "generate: $cfg has no spec $spec" >&2; exit 1; }
-  out=$(sed -n 's/^output: *//p' "$cfg")
-  mkdir -p "$(dirname "$out")"
-  oapi-codegen -config "$cfg" "$spec"
-  generated=1
+  mkdir -p "$out/openapi/$name"
+  oapi-codegen -config "$cfg" -o "$out/openapi/$name/$name.gen.go" "$spec"
 done
 
-if [ "$generated" -eq 0 ]; then
+rm -rf gen
+if [ -n "$(ls -A "$out")" ]; then
+  mv "$out" gen
+else
   echo "generate: no Protobuf or OpenAPI sources yet; nothing to generate"
 fi
