@@ -20,6 +20,7 @@ services that talk through schema-registered Protobuf events on Kafka.`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newVersionCmd())
+	root.AddCommand(newTokenCmd())
 	return root
 }
 

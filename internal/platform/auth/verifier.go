@@ -1,0 +1,311 @@
+// Package auth verifies the JWT bearer tokens that Agora's HTTP APIs
+// accept and enforces OAuth 2.0 scopes and object ownership.
+//
+// A Verifier checks a token against one issuer: the signature with a key
+// from the issuer's JWKS (RS256 or ES256 only), and the iss, aud and exp
+// claims (exp is required), with a small leeway for clock skew. The JWKS is
+// cached and refreshed lazily; an unknown key ID triggers a refetch at a
+// bounded rate. A verified token becomes a Principal in the request context
+// (WithPrincipal, PrincipalFrom). Guard turns an operation's OpenAPI
+// security requirements into 401 and 403 problem+json responses, and
+// RequireOwner is the object-level check a use case makes.
+//
+// Errors are the sentinels in errors.go; the HTTP edge maps them to
+// statuses (StatusOf).
+package auth
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jwk"
+	"github.com/lestrrat-go/jwx/v3/jws"
+	"github.com/lestrrat-go/jwx/v3/jwt"
+)
+
+// Algorithms a Verifier may accept. Anything else (none, HS256 and the other
+// HMAC algorithms, PS*, EdDSA...) is rejected before any key is looked up.
+const (
+	AlgRS256 = "RS256"
+	AlgES256 = "ES256"
+)
+
+// Defaults applied by NewVerifier to zero Config fields.
+const (
+	DefaultLeeway          = 30 * time.Second
+	DefaultRefreshInterval = 15 * time.Minute
+	DefaultMinRefetch      = 30 * time.Second
+	DefaultFetchTimeout    = 10 * time.Second
+	// MaxTokenBytes bounds the size of a token the verifier will parse.
+	MaxTokenBytes = 16 << 10
+	// minRSABits is the smallest RSA modulus accepted.
+	minRSABits = 2048
+)
+
+// Config configures a Verifier. Issuer, Audiences and JWKSURL are required.
+type Config struct {
+	// Issuer is the exact iss claim expected.
+	Issuer string
+	// Audiences lists the accepted aud values; a token must name at least
+	// one of them.
+	Audiences []string
+	// JWKSURL is where the issuer publishes its public keys.
+	JWKSURL string
+	// Algorithms is the allow-list; empty means RS256 and ES256. Only those
+	// two may appear.
+	Algorithms []string
+	// Leeway tolerates clock skew on exp, nbf and iat. Zero means
+	// DefaultLeeway; it may not exceed five minutes.
+	Leeway time.Duration
+	// RefreshInterval is how old the cached JWKS may get before the next
+	// verification refetches it. Zero means DefaultRefreshInterval.
+	RefreshInterval time.Duration
+	// MinRefetchInterval is the least time between two fetches of the JWKS,
+	// whatever triggers them (unknown kid, expiry, failure). Zero means
+	// DefaultMinRefetch.
+	MinRefetchInterval time.Duration
+	// HTTPClient fetches the JWKS. Nil means a client with
+	// DefaultFetchTimeout.
+	HTTPClient *http.Client
+	// Clock returns the current time; nil means time.Now. Tests set it.
+	Clock func() time.Time
+}
+
+// Validate reports the first problem with c, naming the field.
+func (c Config) Validate() error {
+	switch {
+	case c.Issuer == "":
+		return errors.New("auth: Config.Issuer is required")
+	case len(c.Audiences) == 0 || slices.Contains(c.Audiences, ""):
+		return errors.New("auth: Config.Audiences needs at least one non-empty audience")
+	case c.JWKSURL == "":
+		return errors.New("auth: Config.JWKSURL is required")
+	case c.Leeway < 0 || c.Leeway > 5*time.Minute:
+		return fmt.Errorf("auth: Config.Leeway %s is outside 0..5m", c.Leeway)
+	case c.RefreshInterval < 0 || c.MinRefetchInterval < 0:
+		return errors.New("auth: Config refresh intervals may not be negative")
+	}
+	if !strings.HasPrefix(c.JWKSURL, "https://") && !strings.HasPrefix(c.JWKSURL, "http://") {
+		return fmt.Errorf("auth: Config.JWKSURL %q is not an http(s) URL", c.JWKSURL)
+	}
+	for _, a := range c.Algorithms {
+		if a != AlgRS256 && a != AlgES256 {
+			return fmt.Errorf("auth: Config.Algorithms: %q is not allowed (only RS256 and ES256)", a)
+		}
+	}
+	return nil
+}
+
+// TokenVerifier turns a raw bearer token into a Principal. Implementations
+// return errors wrapping ErrInvalidToken for tokens they reject and
+// ErrKeysUnavailable when they cannot check any token. Safe for concurrent
+// use.
+type TokenVerifier interface {
+	Verify(ctx context.Context, token string) (*Principal, error)
+}
+
+// Verifier verifies JWT access tokens of one issuer. Safe for concurrent use.
+type Verifier struct {
+	issuer    string
+	audiences []string
+	algs      []string
+	leeway    time.Duration
+	now       func() time.Time
+	keys      *keyCache
+}
+
+var _ TokenVerifier = (*Verifier)(nil)
+
+// NewVerifier validates cfg and returns a Verifier. It does not fetch the
+// JWKS yet: the first verification does.
+func NewVerifier(cfg Config) (*Verifier, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Leeway == 0 {
+		cfg.Leeway = DefaultLeeway
+	}
+	if cfg.RefreshInterval == 0 {
+		cfg.RefreshInterval = DefaultRefreshInterval
+	}
+	if cfg.MinRefetchInterval == 0 {
+		cfg.MinRefetchInterval = DefaultMinRefetch
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: DefaultFetchTimeout}
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	algs := slices.Clone(cfg.Algorithms)
+	if len(algs) == 0 {
+		algs = []string{AlgRS256, AlgES256}
+	}
+	return &Verifier{
+		issuer:    cfg.Issuer,
+		audiences: slices.Clone(cfg.Audiences),
+		algs:      algs,
+		leeway:    cfg.Leeway,
+		now:       cfg.Clock,
+		keys: &keyCache{
+			url:         cfg.JWKSURL,
+			client:      cfg.HTTPClient,
+			refresh:     cfg.RefreshInterval,
+			minInterval: cfg.MinRefetchInterval,
+			now:         cfg.Clock,
+		},
+	}, nil
+}
+
+type clockFunc func() time.Time
+
+func (f clockFunc) Now() time.Time { return f() }
+
+// Verify checks token and returns its principal. Rejections wrap
+// ErrInvalidToken (or are ErrMissingToken for an empty token); a JWKS that
+// cannot be fetched gives ErrKeysUnavailable.
+func (v *Verifier) Verify(ctx context.Context, token string) (*Principal, error) {
+	if token == "" {
+		return nil, ErrMissingToken
+	}
+	if len(token) > MaxTokenBytes {
+		return nil, invalid("token too large", nil)
+	}
+	// Only the compact serialisation is a JWT; jws would also parse JSON.
+	if strings.Count(token, ".") != 2 || strings.ContainsAny(token, " \t\r\n{") {
+		return nil, invalid("not a compact JWS", nil)
+	}
+	msg, err := jws.Parse([]byte(token))
+	if err != nil {
+		return nil, invalid("parse", err)
+	}
+	sigs := msg.Signatures()
+	if len(sigs) != 1 {
+		return nil, invalid("want exactly one signature", nil)
+	}
+	hdr := sigs[0].ProtectedHeaders()
+	if hdr == nil {
+		return nil, invalid("no protected header", nil)
+	}
+	alg, ok := hdr.Algorithm()
+	if !ok || !slices.Contains(v.algs, alg.String()) {
+		return nil, invalid(fmt.Sprintf("algorithm %q not allowed", alg.String()), nil)
+	}
+	kid, _ := hdr.KeyID()
+	key, err := v.keys.lookup(ctx, kid)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := publicKeyFor(alg, key)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := jwt.Parse([]byte(token),
+		jwt.WithKey(alg, pub),
+		jwt.WithValidate(true),
+		jwt.WithIssuer(v.issuer),
+		jwt.WithRequiredClaim(jwt.ExpirationKey),
+		jwt.WithAcceptableSkew(v.leeway),
+		jwt.WithClock(clockFunc(v.now)),
+	)
+	if err != nil {
+		return nil, invalid("verify", err)
+	}
+	aud, _ := tok.Audience()
+	if !slices.ContainsFunc(aud, func(a string) bool { return slices.Contains(v.audiences, a) }) {
+		return nil, invalid(fmt.Sprintf("audience %q not accepted", aud), nil)
+	}
+	return principalOf(tok)
+}
+
+// publicKeyFor exports key as the Go public key alg needs, refusing a key
+// of the wrong type or curve, a weak RSA key, or a key whose own alg
+// differs from the token's.
+func publicKeyFor(alg jwa.SignatureAlgorithm, key jwk.Key) (any, error) {
+	if ka, ok := key.Algorithm(); ok && ka.String() != alg.String() {
+		return nil, invalid(fmt.Sprintf("key is for %s, token says %s", ka, alg), nil)
+	}
+	if use, ok := key.KeyUsage(); ok && use != "" && use != string(jwk.ForSignature) {
+		return nil, invalid("key is not a signing key", nil)
+	}
+	pk, err := jwk.PublicKeyOf(key)
+	if err != nil {
+		return nil, invalid("public key", err)
+	}
+	var raw any
+	if err := jwk.Export(pk, &raw); err != nil {
+		return nil, invalid("export key", err)
+	}
+	switch k := raw.(type) {
+	case *rsa.PublicKey:
+		if alg.String() != AlgRS256 {
+			return nil, invalid("RSA key for "+alg.String(), nil)
+		}
+		if k.N.BitLen() < minRSABits {
+			return nil, invalid("RSA key too small", nil)
+		}
+		return k, nil
+	case *ecdsa.PublicKey:
+		if alg.String() != AlgES256 || k.Curve != elliptic.P256() {
+			return nil, invalid("EC key does not match "+alg.String(), nil)
+		}
+		return k, nil
+	default:
+		return nil, invalid(fmt.Sprintf("unsupported key type %T", raw), nil)
+	}
+}
+
+func principalOf(tok jwt.Token) (*Principal, error) {
+	sub, _ := tok.Subject()
+	if sub == "" {
+		return nil, invalid("no sub claim", nil)
+	}
+	claims := make(map[string]any, len(tok.Keys()))
+	for _, k := range tok.Keys() {
+		var v any
+		if err := tok.Get(k, &v); err == nil {
+			claims[k] = v
+		}
+	}
+	p := &Principal{Subject: sub, Claims: claims, Scopes: scopesOf(claims)}
+	for _, k := range []string{"client_id", "azp", "cid"} {
+		if s, ok := claims[k].(string); ok && s != "" {
+			p.ClientID = s
+			break
+		}
+	}
+	return p, nil
+}
+
+// scopesOf reads the space-separated scope claim (RFC 8693, Cognito) or
+// the scp claim (a list, or a string in some issuers).
+func scopesOf(claims map[string]any) []string {
+	var out []string
+	add := func(v any) {
+		switch s := v.(type) {
+		case string:
+			out = append(out, strings.Fields(s)...)
+		case []any:
+			for _, e := range s {
+				if str, ok := e.(string); ok && str != "" {
+					out = append(out, str)
+				}
+			}
+		case []string:
+			out = append(out, s...)
+		}
+	}
+	add(claims["scope"])
+	add(claims["scp"])
+	slices.Sort(out)
+	return slices.Compact(out)
+}
