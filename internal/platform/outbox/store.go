@@ -1,0 +1,208 @@
+// Package outbox implements the transactional outbox: a service writes its
+// events into an outbox table in the same database transaction as the state
+// change they describe, and a relay publishes them to Kafka with the
+// idempotent producer (acks=all), in order per aggregate, marking each row
+// published only after the broker acknowledged it. A crash between produce
+// and mark publishes a row again (at-least-once); consumers dedupe by event
+// ID, so effects happen exactly once.
+package outbox
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/agoracommerce/agora/internal/platform/events"
+	"github.com/agoracommerce/agora/internal/platform/fault"
+	"github.com/agoracommerce/agora/internal/platform/sqldb"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Row is one claimed outbox entry.
+type Row struct {
+	Seq   int64
+	Event events.Event
+}
+
+// Stats describes the backlog of unpublished events.
+type Stats struct {
+	Backlog   int64         // rows not yet published
+	OldestAge time.Duration // age of the oldest unpublished row; 0 when none
+}
+
+// Source is what the relay needs from an outbox store. Implementations are
+// safe for concurrent use by several relays (in one or many processes).
+type Source interface {
+	// Claim leases up to limit unpublished rows to owner until now+lease, in
+	// order, never a row whose aggregate has an earlier row leased by
+	// another owner. Rows come back in publication order.
+	Claim(ctx context.Context, owner string, limit int, lease time.Duration) ([]Row, error)
+	// MarkPublished records that owner published the rows.
+	MarkPublished(ctx context.Context, owner string, seqs []int64) error
+	// Cleanup deletes rows published before the given time.
+	Cleanup(ctx context.Context, before time.Time) (int64, error)
+	// Stats reports the backlog.
+	Stats(ctx context.Context) (Stats, error)
+}
+
+// Store is the SQL outbox on SQLite or PostgreSQL.
+type Store struct {
+	db  *sqldb.DB
+	now func() time.Time
+}
+
+var _ Source = (*Store)(nil)
+
+// NewStore returns the outbox of db, creating its table when missing.
+func NewStore(ctx context.Context, db *sqldb.DB) (*Store, error) {
+	if err := db.Migrate(ctx, migrations, "outbox"); err != nil {
+		return nil, err
+	}
+	return &Store{db: db, now: time.Now}, nil
+}
+
+// Add writes events into the outbox inside tx, the caller's transaction that
+// also holds the state change.
+func (s *Store) Add(ctx context.Context, tx *sql.Tx, evs ...events.Event) error {
+	q := s.db.Rebind(`INSERT INTO outbox (event_id, topic, msg_key, value, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?)`)
+	now := s.now().UnixMicro()
+	for _, ev := range evs {
+		if ev.Topic == "" || ev.Metadata.ID == "" {
+			return fault.Permanent(fmt.Errorf("outbox: event without topic or ID: %+v", ev.Metadata))
+		}
+		meta, err := json.Marshal(ev.Metadata)
+		if err != nil {
+			return fault.Permanent(fmt.Errorf("outbox: encode metadata: %w", err))
+		}
+		if _, err := tx.ExecContext(ctx, q, ev.Metadata.ID, ev.Topic, ev.Key, ev.Value, string(meta), now); err != nil {
+			return fmt.Errorf("outbox: add %s: %w", ev.Metadata.ID, err)
+		}
+	}
+	return nil
+}
+
+// claimLockID serialises claims on PostgreSQL (pg_advisory_xact_lock), so
+// that the per-aggregate ordering check sees every other relay's leases.
+const claimLockID = 0x6167_6f72_615f_6f62 // "agora_ob"
+
+// Claim implements Source.
+func (s *Store) Claim(ctx context.Context, owner string, limit int, lease time.Duration) ([]Row, error) {
+	now := s.now()
+	q := `UPDATE outbox SET lease_owner = ?, lease_until = ?
+WHERE seq IN (
+  SELECT o.seq FROM outbox o
+  WHERE o.published_at IS NULL
+    AND (o.lease_until IS NULL OR o.lease_until < ? OR o.lease_owner = ?)
+    AND NOT EXISTS (
+      SELECT 1 FROM outbox p
+      WHERE p.topic = o.topic AND p.msg_key = o.msg_key AND p.published_at IS NULL
+        AND p.seq < o.seq AND p.lease_until >= ? AND p.lease_owner <> ?)
+  ORDER BY o.seq
+  LIMIT ?%s)
+RETURNING seq, event_id, topic, msg_key, value, metadata`
+	lock := ""
+	if s.db.Dialect == sqldb.Postgres {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	q = s.db.Rebind(fmt.Sprintf(q, lock))
+
+	var rows []Row
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		if s.db.Dialect == sqldb.Postgres {
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(claimLockID)); err != nil {
+				return fault.Retryable(fmt.Errorf("outbox: claim lock: %w", err))
+			}
+		}
+		res, err := tx.QueryContext(ctx, q, owner, now.Add(lease).UnixMicro(), now.UnixMicro(), owner, now.UnixMicro(), owner, limit)
+		if err != nil {
+			return fault.Retryable(fmt.Errorf("outbox: claim: %w", err))
+		}
+		defer func() { _ = res.Close() }()
+		for res.Next() {
+			var (
+				r    Row
+				meta string
+			)
+			if err := res.Scan(&r.Seq, &r.Event.Metadata.ID, &r.Event.Topic, &r.Event.Key, &r.Event.Value, &meta); err != nil {
+				return fmt.Errorf("outbox: scan: %w", err)
+			}
+			if err := json.Unmarshal([]byte(meta), &r.Event.Metadata); err != nil {
+				return fault.Permanent(fmt.Errorf("outbox: row %d metadata: %w", r.Seq, err))
+			}
+			rows = append(rows, r)
+		}
+		return res.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].Seq < rows[j].Seq })
+	return rows, nil
+}
+
+// MarkPublished implements Source.
+func (s *Store) MarkPublished(ctx context.Context, owner string, seqs []int64) error {
+	if len(seqs) == 0 {
+		return nil
+	}
+	now := s.now().UnixMicro()
+	var (
+		q    string
+		args []any
+	)
+	if s.db.Dialect == sqldb.Postgres {
+		q = `UPDATE outbox SET published_at = $1, lease_owner = NULL, lease_until = NULL WHERE lease_owner = $2 AND seq = ANY($3)`
+		args = []any{now, owner, seqs}
+	} else {
+		q = `UPDATE outbox SET published_at = ?, lease_owner = NULL, lease_until = NULL WHERE lease_owner = ? AND seq IN (?` + strings.Repeat(",?", len(seqs)-1) + `)`
+		args = append(args, now, owner)
+		for _, seq := range seqs {
+			args = append(args, seq)
+		}
+	}
+	if _, err := s.db.ExecContext(ctx, q, args...); err != nil {
+		return fault.Retryable(fmt.Errorf("outbox: mark published: %w", err))
+	}
+	return nil
+}
+
+// Cleanup implements Source.
+func (s *Store) Cleanup(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, s.db.Rebind(`DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < ?`), before.UnixMicro())
+	if err != nil {
+		return 0, fault.Retryable(fmt.Errorf("outbox: cleanup: %w", err))
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("outbox: cleanup: %w", err)
+	}
+	return n, nil
+}
+
+// Stats implements Source.
+func (s *Store) Stats(ctx context.Context) (Stats, error) {
+	var (
+		n      int64
+		oldest sql.NullInt64
+	)
+	err := s.db.QueryRowContext(ctx, `SELECT count(*), min(created_at) FROM outbox WHERE published_at IS NULL`).Scan(&n, &oldest)
+	if err != nil {
+		return Stats{}, fault.Retryable(fmt.Errorf("outbox: stats: %w", err))
+	}
+	st := Stats{Backlog: n}
+	if oldest.Valid {
+		st.OldestAge = max(s.now().Sub(time.UnixMicro(oldest.Int64)), 0)
+	}
+	return st, nil
+}
+
+// ErrClosed is returned by a relay that was asked to run after it stopped.
+var ErrClosed = errors.New("outbox: relay stopped")
