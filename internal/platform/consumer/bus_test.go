@@ -11,6 +11,8 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"net/http/httptest"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -22,7 +24,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
-	"github.com/twmb/franz-go/pkg/sr/srfake"
 
 	protos "github.com/agoracommerce/agora/api/proto"
 	orderingv1 "github.com/agoracommerce/agora/gen/proto/agora/ordering/v1"
@@ -30,6 +31,8 @@ import (
 	"github.com/agoracommerce/agora/internal/platform/events"
 	"github.com/agoracommerce/agora/internal/platform/fault"
 	"github.com/agoracommerce/agora/internal/platform/inbox"
+	"github.com/agoracommerce/agora/internal/platform/schemaregistry"
+	"github.com/agoracommerce/agora/internal/platform/schemaregistry/sqlstore"
 	"github.com/agoracommerce/agora/internal/platform/sqldb"
 	"github.com/agoracommerce/agora/internal/platform/sqldb/sqldbtest"
 	"github.com/agoracommerce/agora/internal/testenv"
@@ -60,9 +63,15 @@ func eachBroker(t *testing.T, fn func(t *testing.T, b *bus)) {
 
 func newBus(t *testing.T, brokers []string) *bus {
 	t.Helper()
-	reg := srfake.New()
+	// The embedded Confluent-compatible registry, as in local mode.
+	store, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "registry.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = store.Close() })
+	srv, err := schemaregistry.NewServer(store)
+	require.NoError(t, err)
+	reg := httptest.NewServer(srv)
 	t.Cleanup(reg.Close)
-	srcl, err := sr.NewClient(sr.URLs(reg.URL()))
+	srcl, err := sr.NewClient(sr.URLs(reg.URL))
 	require.NoError(t, err)
 	codec, err := events.NewCodec(events.CodecConfig{Registry: srcl, Sources: protos.FS, AutoRegister: true})
 	require.NoError(t, err)
