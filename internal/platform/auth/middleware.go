@@ -1,10 +1,11 @@
 package auth
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
+
+	"github.com/agoracommerce/agora/internal/platform/problem"
 )
 
 // Requirements are one operation's OpenAPI security requirements:
@@ -83,8 +84,8 @@ func containsString(list []string, s string) bool {
 }
 
 // ErrorWriter writes the HTTP response for an error of this package. The
-// default is WriteProblem; a service can swap in the platform's shared
-// problem+json writer.
+// default is WriteProblem, which answers with the platform's problem+json
+// documents (package problem).
 type ErrorWriter func(w http.ResponseWriter, r *http.Request, err error)
 
 // GuardConfig configures a Guard.
@@ -130,24 +131,35 @@ func (g *Guard) Authenticate(r *http.Request) (*Principal, error) {
 	return g.cfg.Verifier.Verify(r.Context(), strings.TrimSpace(token))
 }
 
+// Admit authenticates the request and checks it against reqs: it returns
+// the caller's principal (nil for an anonymous caller of an operation that
+// admits one), or ErrMissingToken, an error wrapping ErrInvalidToken or
+// ErrKeysUnavailable, or a *ScopeError. A bad token is refused even on an
+// operation that admits anonymous callers. It writes no response: Require
+// and the platform's HTTP server adapter decide how to answer.
+func (g *Guard) Admit(r *http.Request, reqs Requirements) (*Principal, error) {
+	p, err := g.Authenticate(r)
+	if err != nil {
+		return nil, err
+	}
+	if p == nil && !reqs.Anonymous() {
+		return nil, ErrMissingToken
+	}
+	if err := reqs.Check(p, g.cfg.BearerSchemes...); err != nil {
+		return p, err
+	}
+	return p, nil
+}
+
 // Require returns middleware for an operation with security requirements
-// reqs: it authenticates the caller, puts the principal in the request
+// reqs: it admits the caller (Admit), puts the principal in the request
 // context, and answers 401 (no or bad token), 403 (a scope is missing) or
-// 503 (keys unavailable) instead of calling next. A bad token is refused
-// even on an operation that admits anonymous callers.
+// 503 (keys unavailable) instead of calling next.
 func (g *Guard) Require(reqs Requirements) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			p, err := g.Authenticate(r)
+			p, err := g.Admit(r, reqs)
 			if err != nil {
-				g.cfg.WriteError(w, r, err)
-				return
-			}
-			if p == nil && !reqs.Anonymous() {
-				g.cfg.WriteError(w, r, ErrMissingToken)
-				return
-			}
-			if err := reqs.Check(p, g.cfg.BearerSchemes...); err != nil {
 				g.cfg.WriteError(w, r, err)
 				return
 			}
@@ -174,45 +186,59 @@ func StatusOf(err error) int {
 	}
 }
 
-// Problem is the RFC 9457 body WriteProblem sends.
-type Problem struct {
-	Type   string `json:"type"`
-	Title  string `json:"title"`
-	Status int    `json:"status"`
-	Detail string `json:"detail,omitempty"`
-}
+// TypeInsufficientScope is the problem type of a 403 for a token that
+// lacks a scope the operation requires; other refusals of an authenticated
+// caller are problem.TypeForbidden.
+const TypeInsufficientScope = problem.TypeBase + "insufficient-scope"
 
-// WriteProblem answers with an application/problem+json body for err and,
-// on 401 and 403, the RFC 6750 WWW-Authenticate challenge. The detail is a
-// fixed sentence per case: why a token failed is for logs, not for
-// clients.
-func WriteProblem(w http.ResponseWriter, _ *http.Request, err error) {
-	status := StatusOf(err)
-	p := Problem{Type: "about:blank", Title: http.StatusText(status), Status: status}
+// Problem is the problem document WriteProblem sends.
+//
+// Deprecated: use problem.Details, which it now is.
+type Problem = problem.Details
+
+// ProblemOf returns the problem to answer err with and the headers that go
+// with it: the RFC 6750 WWW-Authenticate challenge on 401 and on a missing
+// scope, Retry-After when the keys are unavailable. The detail is a fixed
+// sentence per case: why a token failed is for logs, never for clients.
+// Errors of other packages become the generic 500.
+func ProblemOf(err error) (problem.Details, http.Header) {
+	h := http.Header{}
+	var d *problem.Details
 	switch {
 	case errors.Is(err, ErrMissingToken), errors.Is(err, ErrUnauthenticated):
 		// RFC 6750 section 3.1: no error code when no credentials were sent.
-		w.Header().Set("WWW-Authenticate", `Bearer realm="agora"`)
-		p.Detail = "This operation requires a bearer token."
+		h.Set("WWW-Authenticate", `Bearer realm="agora"`)
+		d = problem.Unauthorized("This operation requires a bearer token.")
 	case errors.Is(err, ErrInvalidToken):
-		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-		p.Detail = "The bearer token is invalid or expired."
+		h.Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		d = problem.Unauthorized("The bearer token is invalid or expired.")
 	case errors.Is(err, ErrInsufficientScope):
 		challenge := `Bearer error="insufficient_scope"`
 		var se *ScopeError
 		if errors.As(err, &se) && len(se.Required) > 0 {
 			challenge += `, scope="` + strings.Join(se.Required, " ") + `"`
 		}
-		w.Header().Set("WWW-Authenticate", challenge)
-		p.Detail = "The bearer token lacks a scope this operation requires."
+		h.Set("WWW-Authenticate", challenge)
+		d = problem.New(http.StatusForbidden, TypeInsufficientScope, "Insufficient scope",
+			"The bearer token lacks a scope this operation requires.")
 	case errors.Is(err, ErrForbidden):
-		p.Detail = "The caller may not act on this resource."
+		d = problem.Forbidden("The caller may not act on this resource.")
 	case errors.Is(err, ErrKeysUnavailable):
-		w.Header().Set("Retry-After", "5")
-		p.Detail = "Tokens cannot be checked right now."
+		h.Set("Retry-After", "5")
+		d = problem.Unavailable("Tokens cannot be checked right now.")
+	default:
+		d = problem.Internal()
 	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(p)
+	return *d, h
+}
+
+// WriteProblem answers err with the application/problem+json document and
+// headers of ProblemOf, through the platform's shared problem writer (which
+// adds the correlation ID and the request path).
+func WriteProblem(w http.ResponseWriter, r *http.Request, err error) {
+	d, h := ProblemOf(err)
+	for name, values := range h {
+		w.Header()[name] = values
+	}
+	_ = problem.Write(w, r, d) // the client is gone; nothing else to do
 }

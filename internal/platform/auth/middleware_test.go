@@ -2,14 +2,20 @@ package auth_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/require"
 
 	"github.com/agoracommerce/agora/internal/platform/auth"
+	"github.com/agoracommerce/agora/internal/platform/correlation"
+	"github.com/agoracommerce/agora/internal/platform/problem"
 )
 
 // specRequirement mimics a spec library's named map type
@@ -38,43 +44,47 @@ func TestGuard(t *testing.T) {
 	expired := mintToken(t, f.ec, claims)
 	good := mintToken(t, f.ec, f.claims())
 
-	const (
-		missing     = `{"type":"about:blank","title":"Unauthorized","status":401,"detail":"This operation requires a bearer token."}` + "\n"
-		invalidBody = `{"type":"about:blank","title":"Unauthorized","status":401,"detail":"The bearer token is invalid or expired."}` + "\n"
-		scopeBody   = `{"type":"about:blank","title":"Forbidden","status":403,"detail":"The bearer token lacks a scope this operation requires."}` + "\n"
-	)
+	missing := &problem.Details{Type: problem.TypeUnauthorized, Title: "Unauthorized", Status: 401,
+		Detail: "This operation requires a bearer token.", Instance: "/v1/orders", CorrelationID: "corr-1"}
+	invalidBody := &problem.Details{Type: problem.TypeUnauthorized, Title: "Unauthorized", Status: 401,
+		Detail: "The bearer token is invalid or expired.", Instance: "/v1/orders", CorrelationID: "corr-1"}
+	scopeBody := &problem.Details{Type: auth.TypeInsufficientScope, Title: "Insufficient scope", Status: 403,
+		Detail: "The bearer token lacks a scope this operation requires.", Instance: "/v1/orders", CorrelationID: "corr-1"}
 	tests := []struct {
 		name      string
 		handler   http.Handler
 		authz     string
 		status    int
-		body      string
+		body      string           // for a success
+		problem   *problem.Details // for a refusal
 		challenge string
 	}{
-		{"valid token and scope", placeOrder, "Bearer " + good, 200, "customer-1", ""},
-		{"lowercase scheme", placeOrder, "bearer " + good, 200, "customer-1", ""},
-		{"no token", placeOrder, "", 401, missing, `Bearer realm="agora"`},
-		{"basic auth", placeOrder, "Basic dXNlcjpwYXNz", 401, invalidBody, `Bearer error="invalid_token"`},
-		{"expired token", placeOrder, "Bearer " + expired, 401, invalidBody, `Bearer error="invalid_token"`},
-		{"missing scope", adminOnly, "Bearer " + good, 403, scopeBody, `Bearer error="insufficient_scope", scope="orders:admin"`},
-		{"anonymous operation without token", public, "", 200, "anonymous", ""},
-		{"anonymous operation with token", public, "Bearer " + good, 200, "customer-1", ""},
-		{"anonymous operation with a bad token", public, "Bearer " + expired, 401, invalidBody, `Bearer error="invalid_token"`},
+		{"valid token and scope", placeOrder, "Bearer " + good, 200, "customer-1", nil, ""},
+		{"lowercase scheme", placeOrder, "bearer " + good, 200, "customer-1", nil, ""},
+		{"no token", placeOrder, "", 401, "", missing, `Bearer realm="agora"`},
+		{"basic auth", placeOrder, "Basic dXNlcjpwYXNz", 401, "", invalidBody, `Bearer error="invalid_token"`},
+		{"expired token", placeOrder, "Bearer " + expired, 401, "", invalidBody, `Bearer error="invalid_token"`},
+		{"missing scope", adminOnly, "Bearer " + good, 403, "", scopeBody, `Bearer error="insufficient_scope", scope="orders:admin"`},
+		{"anonymous operation without token", public, "", 200, "anonymous", nil, ""},
+		{"anonymous operation with token", public, "Bearer " + good, 200, "customer-1", nil, ""},
+		{"anonymous operation with a bad token", public, "Bearer " + expired, 401, "", invalidBody, `Bearer error="invalid_token"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			req := httptest.NewRequest(http.MethodPost, "/v1/orders", nil)
+			req = req.WithContext(correlation.WithID(req.Context(), "corr-1"))
 			if tt.authz != "" {
 				req.Header.Set("Authorization", tt.authz)
 			}
 			rec := httptest.NewRecorder()
 			tt.handler.ServeHTTP(rec, req)
 			require.Equal(t, tt.status, rec.Code)
-			require.Equal(t, tt.body, rec.Body.String())
 			require.Equal(t, tt.challenge, rec.Header().Get("WWW-Authenticate"))
-			if tt.status >= 400 {
-				require.Equal(t, "application/problem+json", rec.Header().Get("Content-Type"))
+			if tt.problem == nil {
+				require.Equal(t, tt.body, rec.Body.String())
+				return
 			}
+			requireProblem(t, rec, *tt.problem)
 		})
 	}
 }
@@ -155,6 +165,51 @@ func TestRequireOwnerOverHTTP(t *testing.T) {
 	req = req.WithContext(auth.WithPrincipal(req.Context(), &auth.Principal{Subject: "customer-2"}))
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
-	require.Equal(t, 403, rec.Code)
-	require.Equal(t, `{"type":"about:blank","title":"Forbidden","status":403,"detail":"The caller may not act on this resource."}`+"\n", rec.Body.String())
+	requireProblem(t, rec, problem.Details{Type: problem.TypeForbidden, Title: "Forbidden", Status: 403,
+		Detail: "The caller may not act on this resource.", Instance: "/v1/carts/c1"})
+	require.Empty(t, rec.Header().Get("WWW-Authenticate"))
+}
+
+func TestProblemOf(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		err        error
+		wantStatus int
+		wantType   string
+		header     string
+		wantHeader string
+	}{
+		{"missing token", auth.ErrMissingToken, 401, problem.TypeUnauthorized, "WWW-Authenticate", `Bearer realm="agora"`},
+		{"no principal", fmt.Errorf("place order: %w", auth.ErrUnauthenticated), 401, problem.TypeUnauthorized, "WWW-Authenticate", `Bearer realm="agora"`},
+		{"invalid token", fmt.Errorf("%w: expired", auth.ErrInvalidToken), 401, problem.TypeUnauthorized, "WWW-Authenticate", `Bearer error="invalid_token"`},
+		{"scope", &auth.ScopeError{Required: []string{"a", "b"}}, 403, auth.TypeInsufficientScope, "WWW-Authenticate", `Bearer error="insufficient_scope", scope="a b"`},
+		{"forbidden", auth.ErrForbidden, 403, problem.TypeForbidden, "WWW-Authenticate", ""},
+		{"keys unavailable", fmt.Errorf("%w: dial tcp", auth.ErrKeysUnavailable), 503, problem.TypeUnavailable, "Retry-After", "5"},
+		{"foreign error", errors.New("boom"), 500, problem.TypeInternal, "WWW-Authenticate", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			d, h := auth.ProblemOf(tt.err)
+			require.Equal(t, tt.wantStatus, d.Status)
+			require.Equal(t, auth.StatusOf(tt.err), d.Status, "ProblemOf agrees with StatusOf")
+			require.Equal(t, tt.wantType, d.Type)
+			require.NotEmpty(t, d.Title)
+			require.NotContains(t, d.Detail, "dial tcp", "causes stay out of the problem")
+			require.Equal(t, tt.wantHeader, h.Get(tt.header))
+		})
+	}
+}
+
+// requireProblem checks rec holds want as an application/problem+json
+// response.
+func requireProblem(t *testing.T, rec *httptest.ResponseRecorder, want problem.Details) {
+	t.Helper()
+	require.Equal(t, problem.ContentType, rec.Header().Get("Content-Type"))
+	var got problem.Details
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &got))
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("problem (-want +got):\n%s", diff)
+	}
 }

@@ -11,7 +11,7 @@
 // RequireOwner is the object-level check a use case makes.
 //
 // Errors are the sentinels in errors.go; the HTTP edge maps them to
-// statuses (StatusOf).
+// statuses and problem documents (StatusOf, ProblemOf).
 package auth
 
 import (

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/agoracommerce/agora/internal/platform/auth"
+	"github.com/agoracommerce/agora/internal/platform/problem"
 )
 
 // Header names.
@@ -361,35 +361,58 @@ func (c *recorder) flush() {
 	_, _ = c.w.Write(c.body.Bytes())
 }
 
-// Problem is the RFC 9457 body WriteProblem sends.
-type Problem struct {
-	Type   string `json:"type"`
-	Title  string `json:"title"`
-	Status int    `json:"status"`
-	Detail string `json:"detail,omitempty"`
-}
+// Problem types of the refusals that no platform-wide type describes.
+const (
+	// TypeKeyReused: the key was already used with a different request.
+	TypeKeyReused = problem.TypeBase + "idempotency-key-reused"
+	// TypeKeyInFlight: the first request with the key is still running.
+	TypeKeyInFlight = problem.TypeBase + "idempotency-key-in-flight"
+)
 
-// WriteProblem answers with an application/problem+json body for err.
-func WriteProblem(w http.ResponseWriter, _ *http.Request, err error) {
-	status := StatusOf(err)
-	p := Problem{Type: "about:blank", Title: http.StatusText(status), Status: status}
+// Problem is the problem document WriteProblem sends.
+//
+// Deprecated: use problem.Details, which it now is.
+type Problem = problem.Details
+
+// ProblemOf returns the problem to answer one of the middleware's errors
+// with; its status is StatusOf(err). A missing or malformed key is a
+// validation problem naming the Idempotency-Key header. Errors of other
+// packages become the generic 500.
+func ProblemOf(err error) problem.Details {
+	header := func(detail string) problem.FieldError {
+		return problem.FieldError{Parameter: KeyHeader, In: "header", Detail: detail}
+	}
+	var d *problem.Details
 	switch {
 	case errors.Is(err, ErrKeyRequired):
-		p.Detail = "This operation requires an Idempotency-Key header."
+		const detail = "This operation requires an Idempotency-Key header."
+		d = problem.Validation(detail, header(detail))
 	case errors.Is(err, ErrKeyInvalid):
-		p.Detail = "The Idempotency-Key header must be 1 to 255 printable ASCII characters."
+		const detail = "The Idempotency-Key header must be 1 to 255 printable ASCII characters."
+		d = problem.Validation(detail, header(detail))
 	case errors.Is(err, ErrKeyReused):
-		p.Detail = "This Idempotency-Key was already used with a different request."
+		d = problem.New(http.StatusUnprocessableEntity, TypeKeyReused, "Idempotency key reused",
+			"This Idempotency-Key was already used with a different request.")
 	case errors.Is(err, ErrInFlight):
-		p.Detail = "A request with this Idempotency-Key is still being processed; retry later."
+		d = problem.New(http.StatusConflict, TypeKeyInFlight, "Idempotency key in use",
+			"A request with this Idempotency-Key is still being processed; retry later.")
 	case errors.Is(err, ErrBodyUnread):
-		p.Detail = "The request body could not be read."
+		d = problem.MalformedBody("The request body could not be read.")
 	case errors.Is(err, ErrBodyTooLarge):
-		p.Detail = "The request body is too large."
+		d = problem.New(http.StatusRequestEntityTooLarge, problem.TypePayloadTooLarge, "Request body too large",
+			"The request body is too large.")
 	case errors.Is(err, ErrUnavailable):
-		p.Detail = "Idempotency keys cannot be checked right now; retry later."
+		d = problem.Unavailable("Idempotency keys cannot be checked right now; retry later.")
+	default:
+		d = problem.Internal()
 	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(p)
+	return *d
+}
+
+// WriteProblem answers err with the application/problem+json document of
+// ProblemOf through the platform's shared problem writer (which adds the
+// correlation ID and the request path). Headers already set on w, such as
+// the Retry-After of a 409, are kept.
+func WriteProblem(w http.ResponseWriter, r *http.Request, err error) {
+	_ = problem.Write(w, r, ProblemOf(err)) // the client is gone; nothing else to do
 }

@@ -1,7 +1,10 @@
 package idempotency_test
 
 import (
+	"context"
 	"database/sql"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,11 +16,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/require"
 
 	"github.com/agoracommerce/agora/internal/platform/auth"
+	"github.com/agoracommerce/agora/internal/platform/correlation"
 	"github.com/agoracommerce/agora/internal/platform/idempotency"
 	"github.com/agoracommerce/agora/internal/platform/idempotency/sqlstore"
+	"github.com/agoracommerce/agora/internal/platform/problem"
 )
 
 func mustStore(t *testing.T) idempotency.Store {
@@ -103,8 +109,23 @@ func (f *fixture) do(method, key, subject, body string) *httptest.ResponseRecord
 	return rec
 }
 
-func problem(status int, title, detail string) string {
-	return fmt.Sprintf(`{"type":"about:blank","title":%q,"status":%d,"detail":%q}`, title, status, detail) + "\n"
+// requireProblem checks that rec is the application/problem+json answer
+// want, sent for a request to /v1/orders.
+func requireProblem(t *testing.T, rec *httptest.ResponseRecorder, want problem.Details) {
+	t.Helper()
+	require.Equal(t, problem.ContentType, rec.Header().Get("Content-Type"))
+	var got problem.Details
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &got))
+	want.Instance = "/v1/orders"
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("problem (-want +got):\n%s", diff)
+	}
+}
+
+// keyProblem is the 400 for a missing or malformed key.
+func keyProblem(detail string) problem.Details {
+	return problem.Details{Type: problem.TypeValidation, Title: "Invalid request", Status: 400, Detail: detail,
+		Errors: []problem.FieldError{{Parameter: idempotency.KeyHeader, In: "header", Detail: detail}}}
 }
 
 func TestReplayIsByteIdentical(t *testing.T) {
@@ -130,8 +151,8 @@ func TestSameKeyOtherBodyIs422(t *testing.T) {
 	require.Equal(t, 201, f.do("POST", "k-1", "alice", `{"sku":"A"}`).Code)
 	rec := f.do("POST", "k-1", "alice", `{"sku":"B"}`)
 	require.Equal(t, 422, rec.Code)
-	require.Equal(t, "application/problem+json", rec.Header().Get("Content-Type"))
-	require.Equal(t, problem(422, "Unprocessable Entity", "This Idempotency-Key was already used with a different request."), rec.Body.String())
+	requireProblem(t, rec, problem.Details{Type: idempotency.TypeKeyReused, Title: "Idempotency key reused", Status: 422,
+		Detail: "This Idempotency-Key was already used with a different request."})
 	require.EqualValues(t, 1, f.api.calls.Load())
 }
 
@@ -178,7 +199,8 @@ func TestFiftyConcurrentRequestsRunOnce(t *testing.T) {
 			require.Equal(t, want, r.Body.String())
 		case r.Code == 409:
 			conflicts++
-			require.Equal(t, problem(409, "Conflict", "A request with this Idempotency-Key is still being processed; retry later."), r.Body.String())
+			requireProblem(t, r, problem.Details{Type: idempotency.TypeKeyInFlight, Title: "Idempotency key in use", Status: 409,
+				Detail: "A request with this Idempotency-Key is still being processed; retry later."})
 			require.Equal(t, "1", r.Header().Get("Retry-After"))
 		default:
 			t.Fatalf("unexpected response %d %s", r.Code, r.Body.String())
@@ -275,25 +297,24 @@ func TestExpiredKeyIsReusable(t *testing.T) {
 func TestKeyValidation(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, idempotency.Options{Required: true})
-	invalid := problem(400, "Bad Request", "The Idempotency-Key header must be 1 to 255 printable ASCII characters.")
+	invalid := keyProblem("The Idempotency-Key header must be 1 to 255 printable ASCII characters.")
 	tests := []struct {
 		name, key string
 		status    int
-		body      string
+		problem   *problem.Details
 	}{
-		{"missing", "", 400, problem(400, "Bad Request", "This operation requires an Idempotency-Key header.")},
-		{"too long", strings.Repeat("k", 256), 400, invalid},
-		{"control character", "k\x01", 400, invalid},
-		{"non-ASCII", "clé", 400, invalid},
-		{"longest allowed", strings.Repeat("k", 255), 201, ""},
+		{"missing", "", 400, ptr(keyProblem("This operation requires an Idempotency-Key header."))},
+		{"too long", strings.Repeat("k", 256), 400, &invalid},
+		{"control character", "k\x01", 400, &invalid},
+		{"non-ASCII", "clé", 400, &invalid},
+		{"longest allowed", strings.Repeat("k", 255), 201, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := f.do("POST", tt.key, "alice", "{}")
 			require.Equal(t, tt.status, rec.Code)
-			if tt.body != "" {
-				require.Equal(t, tt.body, rec.Body.String())
-				require.Equal(t, "application/problem+json", rec.Header().Get("Content-Type"))
+			if tt.problem != nil {
+				requireProblem(t, rec, *tt.problem)
 			}
 		})
 	}
@@ -314,7 +335,8 @@ func TestBodyTooLarge(t *testing.T) {
 	f := newFixture(t, idempotency.Options{MaxBodyBytes: 8})
 	rec := f.do("POST", "k", "alice", `{"too":"large"}`)
 	require.Equal(t, 413, rec.Code)
-	require.Equal(t, problem(413, "Request Entity Too Large", "The request body is too large."), rec.Body.String())
+	requireProblem(t, rec, problem.Details{Type: problem.TypePayloadTooLarge, Title: "Request body too large", Status: 413,
+		Detail: "The request body is too large."})
 	require.Zero(t, f.api.calls.Load())
 }
 
@@ -327,3 +349,47 @@ func TestOversizedResponseIsSentButNotStored(t *testing.T) {
 	second := f.do("POST", "k", "alice", `{}`)
 	require.Contains(t, second.Body.String(), `"order":"o-2"`)
 }
+
+func TestProblemOf(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		err      error
+		wantType string
+	}{
+		{idempotency.ErrKeyRequired, problem.TypeValidation},
+		{idempotency.ErrKeyInvalid, problem.TypeValidation},
+		{idempotency.ErrKeyReused, idempotency.TypeKeyReused},
+		{idempotency.ErrInFlight, idempotency.TypeKeyInFlight},
+		{fmt.Errorf("%w: unexpected EOF", idempotency.ErrBodyUnread), problem.TypeMalformedBody},
+		{idempotency.ErrBodyTooLarge, problem.TypePayloadTooLarge},
+		{fmt.Errorf("%w: dial tcp 10.0.0.1:6379", idempotency.ErrUnavailable), problem.TypeUnavailable},
+		{errors.New("something else"), problem.TypeInternal},
+	}
+	for _, tt := range tests {
+		t.Run(tt.wantType, func(t *testing.T) {
+			t.Parallel()
+			d := idempotency.ProblemOf(tt.err)
+			require.Equal(t, idempotency.StatusOf(tt.err), d.Status)
+			require.Equal(t, tt.wantType, d.Type)
+			require.NotEmpty(t, d.Title)
+			require.NotContains(t, d.Detail, "10.0.0.1", "causes stay out of the problem")
+		})
+	}
+}
+
+// The problem carries the request's correlation ID, and the Retry-After set
+// before it is kept.
+func TestWriteProblemKeepsHeadersAndCorrelation(t *testing.T) {
+	t.Parallel()
+	req := httptest.NewRequest(http.MethodPost, "/v1/orders", nil)
+	req = req.WithContext(correlation.WithID(context.Background(), "corr-9"))
+	rec := httptest.NewRecorder()
+	rec.Header().Set("Retry-After", "1")
+	idempotency.WriteProblem(rec, req, idempotency.ErrInFlight)
+	require.Equal(t, http.StatusConflict, rec.Code)
+	require.Equal(t, "1", rec.Header().Get("Retry-After"))
+	requireProblem(t, rec, problem.Details{Type: idempotency.TypeKeyInFlight, Title: "Idempotency key in use", Status: 409,
+		Detail: "A request with this Idempotency-Key is still being processed; retry later.", CorrelationID: "corr-9"})
+}
+
+func ptr[T any](v T) *T { return &v }
