@@ -4,7 +4,8 @@
 # committed output differs from a fresh run.
 #   api/proto/ (buf module)            -> gen/proto/...        (protoc-gen-go via buf)
 #   <dir>/<name>.yaml + <name>.codegen.yaml, for the OpenAPI specs in api/openapi/
-#   and test specs in internal/**/testdata/ -> gen/openapi/<name>/<name>.gen.go (oapi-codegen)
+#   and test specs in internal/**/testdata/ -> gen/openapi/<service>/<service>.gen.go (oapi-codegen),
+#   where <service> is <name> up to its first dot (catalog.v1.yaml -> gen/openapi/catalog/)
 # Everything is generated into a scratch directory that then replaces gen/ as a
 # whole, so removed sources and hand edits leave no trace.
 set -euo pipefail
@@ -24,8 +25,9 @@ for cfg in api/openapi/*.codegen.yaml internal/**/testdata/*.codegen.yaml; do
   name=$(basename "$cfg" .codegen.yaml)
   spec=$(dirname "$cfg")/$name.yaml
   [ -f "$spec" ] || { echo "generate: $cfg has no spec $spec" >&2; exit 1; }
-  mkdir -p "$out/openapi/$name"
-  oapi-codegen -config "$cfg" -o "$out/openapi/$name/$name.gen.go" "$spec"
+  pkg=${name%%.*}
+  mkdir -p "$out/openapi/$pkg"
+  oapi-codegen -config "$cfg" -o "$out/openapi/$pkg/$pkg.gen.go" "$spec"
 done
 
 rm -rf gen
