@@ -190,17 +190,28 @@ func (r *Relay) RelayOnce(ctx context.Context) (int, error) {
 		records[i] = row.Event.Record()
 	}
 	results := r.cfg.Producer.ProduceSync(ctx, records...)
+	// ProduceSync reports results in the order the broker acknowledged
+	// them, not in the order given: match them to rows by record.
+	acked := make(map[*kgo.Record]error, len(results))
+	for _, res := range results {
+		acked[res.Record] = res.Err
+	}
 	done := make([]int64, 0, len(rows))
 	var firstErr error
 	failedKeys := map[string]bool{}
-	for i, res := range results {
+	for i, rec := range records {
 		key := rows[i].Event.Topic + "\x00" + rows[i].Event.Key
-		if res.Err != nil || failedKeys[key] {
+		err, ok := acked[rec]
+		if !ok {
+			err = errors.New("no produce result")
+		}
+		if err != nil || failedKeys[key] {
 			// Keep a failed row and every later row of its aggregate
-			// leased: they go out again, in order, after the lease.
+			// leased to this relay: its next claim takes them again, in
+			// order (another relay only after the lease).
 			failedKeys[key] = true
-			if firstErr == nil && res.Err != nil {
-				firstErr = fmt.Errorf("outbox: produce %s to %s: %w", rows[i].Event.Metadata.ID, rows[i].Event.Topic, res.Err)
+			if firstErr == nil && err != nil {
+				firstErr = fmt.Errorf("outbox: produce %s to %s: %w", rows[i].Event.Metadata.ID, rows[i].Event.Topic, err)
 			}
 			continue
 		}

@@ -43,9 +43,12 @@ type Stats struct {
 type Source interface {
 	// Claim leases up to limit unpublished rows to owner until now+lease, in
 	// order, never a row whose aggregate has an earlier row leased by
-	// another owner. Rows come back in publication order.
+	// another owner. Rows come back in publication order. Rows still leased
+	// to owner are claimed again with a renewed lease, so a relay retries
+	// what it failed to publish without waiting for its lease to expire.
 	Claim(ctx context.Context, owner string, limit int, lease time.Duration) ([]Row, error)
-	// MarkPublished records that owner published the rows.
+	// MarkPublished records that owner published the rows; rows owner
+	// does not hold a lease on are left as they are.
 	MarkPublished(ctx context.Context, owner string, seqs []int64) error
 	// Cleanup deletes rows published before the given time.
 	Cleanup(ctx context.Context, before time.Time) (int64, error)
@@ -89,12 +92,21 @@ func (s *Store) Add(ctx context.Context, tx *sql.Tx, evs ...events.Event) error 
 	return nil
 }
 
-// claimLockID serialises claims on PostgreSQL (pg_advisory_xact_lock), so
-// that the per-aggregate ordering check sees every other relay's leases.
-const claimLockID = 0x6167_6f72_615f_6f62 // "agora_ob"
+// claimLockSpace is the first key of the transaction-scoped advisory lock
+// that serialises claims on PostgreSQL, so that the per-aggregate ordering
+// check sees every other relay's leases. The second key is the outbox
+// table's OID: outboxes in other schemas of the same database (other
+// services) do not wait on each other.
+const claimLockSpace = 0x616f_6278 // "aobx"
 
 // Claim implements Source.
 func (s *Store) Claim(ctx context.Context, owner string, limit int, lease time.Duration) ([]Row, error) {
+	if owner == "" {
+		return nil, fault.Permanent(errors.New("outbox: claim without an owner"))
+	}
+	if limit <= 0 {
+		return nil, nil
+	}
 	now := s.now()
 	q := `UPDATE outbox SET lease_owner = ?, lease_until = ?
 WHERE seq IN (
@@ -117,7 +129,7 @@ RETURNING seq, event_id, topic, msg_key, value, metadata`
 	var rows []Row
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		if s.db.Dialect == sqldb.Postgres {
-			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(claimLockID)); err != nil {
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, 'outbox'::regclass::oid::int4)`, int32(claimLockSpace)); err != nil {
 				return fault.Retryable(fmt.Errorf("outbox: claim lock: %w", err))
 			}
 		}
