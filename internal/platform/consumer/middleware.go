@@ -106,14 +106,21 @@ func Dedupe(in *inbox.Store, group string, fn TxHandler) Handler {
 func DedupeBatch(in *inbox.Store, group string, fn BatchTxHandler) BatchHandler {
 	return func(ctx context.Context, ms []*Message) error {
 		return in.DB().InTx(ctx, func(tx *sql.Tx) error {
+			ids := make([]string, len(ms))
+			for i, m := range ms {
+				ids[i] = m.Meta.ID
+			}
+			isNew, err := in.MarkMany(ctx, tx, group, ids)
+			if err != nil {
+				return err
+			}
 			fresh := make([]*Message, 0, len(ms))
 			for _, m := range ms {
-				ok, err := in.Mark(ctx, tx, group, m.Meta.ID)
-				if err != nil {
-					return err
-				}
-				m.Duplicate = !ok
-				if ok {
+				// The same event twice in one batch (a redelivered copy) is
+				// applied once: the first copy takes the mark.
+				m.Duplicate = !isNew[m.Meta.ID]
+				if !m.Duplicate {
+					delete(isNew, m.Meta.ID)
 					fresh = append(fresh, m)
 				}
 			}

@@ -11,6 +11,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/agoracommerce/agora/internal/platform/fault"
@@ -52,6 +53,43 @@ func (s *Store) Mark(ctx context.Context, tx *sql.Tx, group, eventID string) (bo
 		return false, fmt.Errorf("inbox: mark %s: %w", eventID, err)
 	}
 	return n == 1, nil
+}
+
+// MarkMany records inside tx that group processed every ID in eventIDs, in
+// as few statements as possible, and returns the IDs that were new: only
+// their effects may be applied.
+func (s *Store) MarkMany(ctx context.Context, tx *sql.Tx, group string, eventIDs []string) (map[string]bool, error) {
+	const perStatement = 1000
+	fresh := make(map[string]bool, len(eventIDs))
+	now := s.now().UnixMicro()
+	for start := 0; start < len(eventIDs); start += perStatement {
+		chunk := eventIDs[start:min(start+perStatement, len(eventIDs))]
+		args := make([]any, 0, len(chunk)*3)
+		for _, id := range chunk {
+			args = append(args, group, id, now)
+		}
+		q := `INSERT INTO inbox (consumer_group, event_id, processed_at) VALUES (?, ?, ?)` +
+			strings.Repeat(`, (?, ?, ?)`, len(chunk)-1) + ` ON CONFLICT DO NOTHING RETURNING event_id`
+		rows, err := tx.QueryContext(ctx, s.db.Rebind(q), args...)
+		if err != nil {
+			return nil, fault.Retryable(fmt.Errorf("inbox: mark %d events: %w", len(chunk), err))
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				_ = rows.Close()
+				return nil, fmt.Errorf("inbox: mark: %w", err)
+			}
+			fresh[id] = true
+		}
+		if err := rows.Close(); err != nil {
+			return nil, fmt.Errorf("inbox: mark: %w", err)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fault.Retryable(fmt.Errorf("inbox: mark: %w", err))
+		}
+	}
+	return fresh, nil
 }
 
 // Seen reports whether group already processed eventID.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -90,5 +91,44 @@ func TestStoreMigratesOnce(t *testing.T) {
 		seen, err := mustStore(t, db, nil).Seen(ctx, "billing", "ev-1")
 		require.NoError(t, err)
 		require.True(t, seen, "opening the inbox again keeps its entries")
+	})
+}
+
+// MarkMany marks a batch in one statement: IDs seen before, and a second copy
+// of an ID within the batch, are not new; a rolled-back batch marks nothing.
+func TestMarkMany(t *testing.T) {
+	t.Parallel()
+	sqldbtest.Each(t, func(t *testing.T, open func(testing.TB) *sqldb.DB) {
+		ctx := context.Background()
+		db := open(t)
+		s := mustStore(t, db, nil)
+		mark := func(ids ...string) map[string]bool {
+			var fresh map[string]bool
+			require.NoError(t, db.InTx(ctx, func(tx *sql.Tx) error {
+				var err error
+				fresh, err = s.MarkMany(ctx, tx, "g", ids)
+				return err
+			}))
+			return fresh
+		}
+		require.Equal(t, map[string]bool{"a": true, "b": true}, mark("a", "b", "a"))
+		require.Equal(t, map[string]bool{"c": true}, mark("a", "c", "b"))
+
+		boom := errors.New("boom")
+		err := db.InTx(ctx, func(tx *sql.Tx) error {
+			fresh, err := s.MarkMany(ctx, tx, "g", []string{"d"})
+			require.NoError(t, err)
+			require.True(t, fresh["d"])
+			return boom
+		})
+		require.ErrorIs(t, err, boom)
+		require.Equal(t, map[string]bool{"d": true}, mark("d"), "the rolled-back mark left nothing")
+
+		ids := make([]string, 2500) // more than one statement's worth
+		for i := range ids {
+			ids[i] = fmt.Sprintf("bulk-%d", i)
+		}
+		require.Len(t, mark(ids...), len(ids))
+		require.Empty(t, mark(ids...))
 	})
 }

@@ -73,20 +73,27 @@ func NewStore(ctx context.Context, db *sqldb.DB) (*Store, error) {
 }
 
 // Add writes events into the outbox inside tx, the caller's transaction that
-// also holds the state change.
+// also holds the state change. Many events go in as few multi-row INSERTs.
 func (s *Store) Add(ctx context.Context, tx *sql.Tx, evs ...events.Event) error {
-	q := s.db.Rebind(`INSERT INTO outbox (event_id, topic, msg_key, value, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?)`)
+	const perStatement = 500 // 3,000 parameters: within every dialect's limit
 	now := s.now().UnixMicro()
-	for _, ev := range evs {
-		if ev.Topic == "" || ev.Metadata.ID == "" {
-			return fault.Permanent(fmt.Errorf("outbox: event without topic or ID: %+v", ev.Metadata))
+	for start := 0; start < len(evs); start += perStatement {
+		chunk := evs[start:min(start+perStatement, len(evs))]
+		args := make([]any, 0, len(chunk)*6)
+		for _, ev := range chunk {
+			if ev.Topic == "" || ev.Metadata.ID == "" {
+				return fault.Permanent(fmt.Errorf("outbox: event without topic or ID: %+v", ev.Metadata))
+			}
+			meta, err := json.Marshal(ev.Metadata)
+			if err != nil {
+				return fault.Permanent(fmt.Errorf("outbox: encode metadata: %w", err))
+			}
+			args = append(args, ev.Metadata.ID, ev.Topic, ev.Key, ev.Value, string(meta), now)
 		}
-		meta, err := json.Marshal(ev.Metadata)
-		if err != nil {
-			return fault.Permanent(fmt.Errorf("outbox: encode metadata: %w", err))
-		}
-		if _, err := tx.ExecContext(ctx, q, ev.Metadata.ID, ev.Topic, ev.Key, ev.Value, string(meta), now); err != nil {
-			return fmt.Errorf("outbox: add %s: %w", ev.Metadata.ID, err)
+		q := `INSERT INTO outbox (event_id, topic, msg_key, value, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?)` +
+			strings.Repeat(`, (?, ?, ?, ?, ?, ?)`, len(chunk)-1)
+		if _, err := tx.ExecContext(ctx, s.db.Rebind(q), args...); err != nil {
+			return fmt.Errorf("outbox: add %d events from %s: %w", len(chunk), chunk[0].Metadata.ID, err)
 		}
 	}
 	return nil
@@ -108,17 +115,22 @@ func (s *Store) Claim(ctx context.Context, owner string, limit int, lease time.D
 		return nil, nil
 	}
 	now := s.now()
-	q := `UPDATE outbox SET lease_owner = ?, lease_until = ?
-WHERE seq IN (
-  SELECT o.seq FROM outbox o
+	// The keys that another relay holds a live lease on are worked out once
+	// (a small set, from a partial index); rows of those keys wait, all other
+	// pending rows are taken in order from the pending index.
+	q := `WITH blocked AS (
+  SELECT DISTINCT topic, msg_key FROM outbox
+  WHERE published_at IS NULL AND lease_owner IS NOT NULL AND lease_owner <> ? AND lease_until >= ?
+), picked AS (
+  SELECT o.seq AS picked_seq FROM outbox o
   WHERE o.published_at IS NULL
     AND (o.lease_until IS NULL OR o.lease_until < ? OR o.lease_owner = ?)
-    AND NOT EXISTS (
-      SELECT 1 FROM outbox p
-      WHERE p.topic = o.topic AND p.msg_key = o.msg_key AND p.published_at IS NULL
-        AND p.seq < o.seq AND p.lease_until >= ? AND p.lease_owner <> ?)
+    AND NOT EXISTS (SELECT 1 FROM blocked b WHERE b.topic = o.topic AND b.msg_key = o.msg_key)
   ORDER BY o.seq
-  LIMIT ?%s)
+  LIMIT ?%s
+)
+UPDATE outbox SET lease_owner = ?, lease_until = ?
+FROM picked WHERE outbox.seq = picked.picked_seq
 RETURNING seq, event_id, topic, msg_key, value, metadata`
 	lock := ""
 	if s.db.Dialect == sqldb.Postgres {
@@ -133,7 +145,7 @@ RETURNING seq, event_id, topic, msg_key, value, metadata`
 				return fault.Retryable(fmt.Errorf("outbox: claim lock: %w", err))
 			}
 		}
-		res, err := tx.QueryContext(ctx, q, owner, now.Add(lease).UnixMicro(), now.UnixMicro(), owner, now.UnixMicro(), owner, limit)
+		res, err := tx.QueryContext(ctx, q, owner, now.UnixMicro(), now.UnixMicro(), owner, limit, owner, now.Add(lease).UnixMicro())
 		if err != nil {
 			return fault.Retryable(fmt.Errorf("outbox: claim: %w", err))
 		}
