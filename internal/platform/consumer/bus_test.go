@@ -7,12 +7,8 @@ package consumer_test
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"fmt"
-	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -20,90 +16,37 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/sr"
 
-	protos "github.com/agoracommerce/agora/api/proto"
 	orderingv1 "github.com/agoracommerce/agora/gen/proto/agora/ordering/v1"
 	"github.com/agoracommerce/agora/internal/platform/consumer"
 	"github.com/agoracommerce/agora/internal/platform/events"
 	"github.com/agoracommerce/agora/internal/platform/fault"
 	"github.com/agoracommerce/agora/internal/platform/inbox"
-	"github.com/agoracommerce/agora/internal/platform/schemaregistry"
-	"github.com/agoracommerce/agora/internal/platform/schemaregistry/sqlstore"
+	"github.com/agoracommerce/agora/internal/platform/kafkatest"
 	"github.com/agoracommerce/agora/internal/platform/sqldb"
 	"github.com/agoracommerce/agora/internal/platform/sqldb/sqldbtest"
-	"github.com/agoracommerce/agora/internal/testenv"
 )
 
-// bus is one broker under test plus what the tests share on it.
-type bus struct {
-	brokers []string
-	codec   *events.Codec
-	admin   *kadm.Client
-}
+// bus wraps the shared harness with this suite's helpers.
+type bus struct{ *kafkatest.Bus }
 
 // eachBroker runs fn against kfake and against the real Kafka broker.
 func eachBroker(t *testing.T, fn func(t *testing.T, b *bus)) {
 	t.Helper()
-	t.Run("kfake", func(t *testing.T) {
-		t.Parallel()
-		cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.AllowAutoTopicCreation())
-		require.NoError(t, err)
-		t.Cleanup(cluster.Close)
-		fn(t, newBus(t, cluster.ListenAddrs()))
-	})
-	t.Run("kafka", func(t *testing.T) {
-		t.Parallel()
-		fn(t, newBus(t, testenv.KafkaBrokers(t)))
-	})
+	kafkatest.Each(t, func(t *testing.T, kb *kafkatest.Bus) { fn(t, &bus{kb}) })
 }
 
-func newBus(t *testing.T, brokers []string) *bus {
-	t.Helper()
-	// The embedded Confluent-compatible registry, as in local mode.
-	store, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "registry.db"))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = store.Close() })
-	srv, err := schemaregistry.NewServer(store)
-	require.NoError(t, err)
-	reg := httptest.NewServer(srv)
-	t.Cleanup(reg.Close)
-	srcl, err := sr.NewClient(sr.URLs(reg.URL))
-	require.NoError(t, err)
-	codec, err := events.NewCodec(events.CodecConfig{Registry: srcl, Sources: protos.FS, AutoRegister: true})
-	require.NoError(t, err)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
-	require.NoError(t, err)
-	t.Cleanup(cl.Close)
-	return &bus{brokers: brokers, codec: codec, admin: kadm.NewClient(cl)}
-}
+func (b *bus) topic(t *testing.T) string { t.Helper(); return b.Topic(t, 3) }
 
-// topic creates a fresh topic with three partitions, deleted (with its
-// dead-letter topics) at the end of the test.
-func (b *bus) topic(t *testing.T) string {
-	t.Helper()
-	name := "bus-" + randomID(t)
-	_, err := b.admin.CreateTopic(context.Background(), 3, 1, nil, name)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_, _ = b.admin.DeleteTopics(context.Background(), name, name+"-group.dlq")
-	})
-	return name
-}
-
-// event builds the n-th event of key: an OrderPlaced whose customer_id
-// carries n, so tests can check order per key.
 func (b *bus) event(t *testing.T, topic, key string, n int) events.Event {
 	t.Helper()
-	env := &orderingv1.OrderEvent{Event: &orderingv1.OrderEvent_OrderPlaced{OrderPlaced: &orderingv1.OrderPlaced{
-		OrderId: key, CustomerId: strconv.Itoa(n),
-	}}}
-	ev, err := b.codec.NewEvent(context.Background(), topic, "agora/test", key, env, time.Now())
-	require.NoError(t, err)
-	return ev
+	return b.OrderPlaced(t, topic, key, n)
+}
+
+func (b *bus) produceRecords(t *testing.T, recs ...*kgo.Record) {
+	t.Helper()
+	b.Produce(t, recs...)
 }
 
 // produce publishes count events per key, interleaved, and returns them.
@@ -120,16 +63,6 @@ func (b *bus) produce(t *testing.T, topic string, keys, perKey int) []events.Eve
 	}
 	b.produceRecords(t, recs...)
 	return evs
-}
-
-func (b *bus) produceRecords(t *testing.T, recs ...*kgo.Record) {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(b.brokers...))
-	require.NoError(t, err)
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	require.NoError(t, cl.ProduceSync(ctx, recs...).FirstErr())
 }
 
 // effects is the consuming service's database: the inbox plus a table of
@@ -222,10 +155,10 @@ func (r *running) wait(t *testing.T) {
 
 func (b *bus) config(topic string, handler consumer.Handler) consumer.Config {
 	return consumer.Config{
-		ClientOpts: []kgo.Opt{kgo.SeedBrokers(b.brokers...), kgo.FetchMaxWait(200 * time.Millisecond)},
+		ClientOpts: []kgo.Opt{kgo.SeedBrokers(b.Brokers...), kgo.FetchMaxWait(200 * time.Millisecond)},
 		Group:      topic + "-group",
 		Topics:     []string{topic},
-		Decoder:    b.codec,
+		Decoder:    b.Codec,
 		Handler:    handler,
 		Retry:      consumer.RetryPolicy{MaxAttempts: 3, InitialInterval: 5 * time.Millisecond, MaxInterval: 20 * time.Millisecond},
 	}
@@ -477,33 +410,7 @@ func TestBatchHandlerAndFallbackToSingles(t *testing.T) {
 
 func (b *bus) readDLQ(t *testing.T, topic string, n int) []*kgo.Record {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(b.brokers...), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.AllowAutoTopicCreation())
-	require.NoError(t, err)
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	var out []*kgo.Record
-	for len(out) < n {
-		fs := cl.PollFetches(ctx)
-		require.NoError(t, ctx.Err(), "read %d of %d dead letters", len(out), n)
-		fs.EachRecord(func(r *kgo.Record) { out = append(out, r) })
-	}
-	return out
+	return b.Read(t, topic, n)
 }
 
-func headers(r *kgo.Record) map[string]string {
-	h := map[string]string{}
-	for _, kv := range r.Headers {
-		h[kv.Key] = string(kv.Value)
-	}
-	return h
-}
-
-func randomID(tb testing.TB) string {
-	tb.Helper()
-	b := make([]byte, 6)
-	_, err := rand.Read(b)
-	require.NoError(tb, err)
-	return hex.EncodeToString(b)
-}
+func headers(r *kgo.Record) map[string]string { return kafkatest.Headers(r) }

@@ -7,9 +7,7 @@ package dlq_test
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -20,117 +18,58 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/sr"
-	"github.com/twmb/franz-go/pkg/sr/srfake"
 
-	protos "github.com/agoracommerce/agora/api/proto"
-	orderingv1 "github.com/agoracommerce/agora/gen/proto/agora/ordering/v1"
 	"github.com/agoracommerce/agora/internal/platform/consumer"
 	"github.com/agoracommerce/agora/internal/platform/dlq"
 	"github.com/agoracommerce/agora/internal/platform/events"
 	"github.com/agoracommerce/agora/internal/platform/fault"
 	"github.com/agoracommerce/agora/internal/platform/inbox"
+	"github.com/agoracommerce/agora/internal/platform/kafkatest"
 	"github.com/agoracommerce/agora/internal/platform/sqldb"
 	"github.com/agoracommerce/agora/internal/platform/sqldb/sqldbtest"
-	"github.com/agoracommerce/agora/internal/testenv"
 )
 
-// bus is one broker under test.
-type bus struct {
-	brokers []string
-	codec   *events.Codec
-	admin   *kadm.Client
-}
+// bus wraps the shared event-bus harness with this suite's helpers.
+type bus struct{ *kafkatest.Bus }
 
 // eachBroker runs fn against kfake and against the real Kafka broker.
 func eachBroker(t *testing.T, fn func(t *testing.T, b *bus)) {
 	t.Helper()
-	t.Run("kfake", func(t *testing.T) {
-		t.Parallel()
-		cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.AllowAutoTopicCreation())
-		require.NoError(t, err)
-		t.Cleanup(cluster.Close)
-		fn(t, newBus(t, cluster.ListenAddrs()))
-	})
-	t.Run("kafka", func(t *testing.T) {
-		t.Parallel()
-		fn(t, newBus(t, testenv.KafkaBrokers(t)))
-	})
+	kafkatest.Each(t, func(t *testing.T, kb *kafkatest.Bus) { fn(t, &bus{kb}) })
 }
 
-func newBus(t *testing.T, brokers []string) *bus {
-	t.Helper()
-	reg := srfake.New()
-	t.Cleanup(reg.Close)
-	srcl, err := sr.NewClient(sr.URLs(reg.URL()))
-	require.NoError(t, err)
-	codec, err := events.NewCodec(events.CodecConfig{Registry: srcl, Sources: protos.FS, AutoRegister: true})
-	require.NoError(t, err)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
-	require.NoError(t, err)
-	t.Cleanup(cl.Close)
-	return &bus{brokers: brokers, codec: codec, admin: kadm.NewClient(cl)}
-}
-
-// createTopic creates name with the given partitions, deleted at the end.
 func (b *bus) createTopic(t *testing.T, name string, partitions int32) {
 	t.Helper()
-	_, err := b.admin.CreateTopic(context.Background(), partitions, 1, nil, name)
-	require.NoError(t, err)
-	t.Cleanup(func() { _, _ = b.admin.DeleteTopics(context.Background(), name) })
+	b.CreateTopic(t, name, partitions)
 }
 
 // deleteGroupsAtEnd removes the consumer groups a test used.
 func (b *bus) deleteGroupsAtEnd(t *testing.T, groups ...string) {
 	t.Helper()
-	t.Cleanup(func() { _, _ = b.admin.DeleteGroups(context.Background(), groups...) })
+	t.Cleanup(func() { _, _ = b.Admin.DeleteGroups(context.Background(), groups...) })
 }
 
-// records counts the records topic holds.
 func (b *bus) records(t *testing.T, topic string) int64 {
 	t.Helper()
-	ctx := context.Background()
-	starts, err := b.admin.ListStartOffsets(ctx, topic)
-	require.NoError(t, err)
-	ends, err := b.admin.ListEndOffsets(ctx, topic)
-	require.NoError(t, err)
-	var n int64
-	ends.Each(func(o kadm.ListedOffset) {
-		s, ok := starts.Lookup(topic, o.Partition)
-		require.True(t, ok)
-		n += o.Offset - s.Offset
-	})
-	return n
+	return b.Records(t, topic)
 }
 
 func (b *bus) event(t *testing.T, topic, key string, n int) events.Event {
 	t.Helper()
-	env := &orderingv1.OrderEvent{Event: &orderingv1.OrderEvent_OrderPlaced{OrderPlaced: &orderingv1.OrderPlaced{
-		OrderId: key, CustomerId: fmt.Sprint(n),
-	}}}
-	ev, err := b.codec.NewEvent(context.Background(), topic, "agora/test", key, env, time.Now())
-	require.NoError(t, err)
-	return ev
+	return b.OrderPlaced(t, topic, key, n)
 }
 
 // produce publishes recs and returns them with partition and offset set.
 func (b *bus) produce(t *testing.T, recs ...*kgo.Record) []*kgo.Record {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(b.brokers...))
-	require.NoError(t, err)
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	res := cl.ProduceSync(ctx, recs...)
-	require.NoError(t, res.FirstErr())
+	b.Produce(t, recs...)
 	return recs
 }
 
 func (b *bus) dlqClient(t *testing.T) *dlq.Client {
 	t.Helper()
-	c, err := dlq.New(dlq.Config{ClientOpts: []kgo.Opt{kgo.SeedBrokers(b.brokers...)}, PageSize: 2})
+	c, err := dlq.New(dlq.Config{ClientOpts: []kgo.Opt{kgo.SeedBrokers(b.Brokers...)}, PageSize: 2})
 	require.NoError(t, err)
 	t.Cleanup(c.Close)
 	return c
@@ -217,10 +156,10 @@ func (s *seen) snapshot() (redrives map[string][]int, duplicates map[string]int,
 func (b *bus) startConsumer(t *testing.T, topic, group string, h consumer.Handler) (stop func()) {
 	t.Helper()
 	c, err := consumer.New(consumer.Config{
-		ClientOpts: []kgo.Opt{kgo.SeedBrokers(b.brokers...), kgo.FetchMaxWait(100 * time.Millisecond)},
+		ClientOpts: []kgo.Opt{kgo.SeedBrokers(b.Brokers...), kgo.FetchMaxWait(100 * time.Millisecond)},
 		Group:      group,
 		Topics:     []string{topic},
-		Decoder:    b.codec,
+		Decoder:    b.Codec,
 		Handler:    h,
 		Retry:      consumer.RetryPolicy{MaxAttempts: 3, InitialInterval: 5 * time.Millisecond, MaxInterval: 20 * time.Millisecond},
 	})
@@ -498,13 +437,13 @@ func TestRedriveRefusesEntriesWithoutOriginalTopic(t *testing.T) {
 
 // readAll reads topic to its end.
 func (b *bus) readAll(ctx context.Context, topic string) ([]*kgo.Record, error) {
-	ends, err := b.admin.ListEndOffsets(ctx, topic)
+	ends, err := b.Admin.ListEndOffsets(ctx, topic)
 	if err != nil {
 		return nil, err
 	}
 	var want int64
 	ends.Each(func(o kadm.ListedOffset) { want += o.Offset })
-	cl, err := kgo.NewClient(kgo.SeedBrokers(b.brokers...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Brokers...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
 		return nil, err
 	}
@@ -590,10 +529,4 @@ func headerOf(r *kgo.Record, key string) string {
 	return v
 }
 
-func randomID(tb testing.TB) string {
-	tb.Helper()
-	b := make([]byte, 6)
-	_, err := rand.Read(b)
-	require.NoError(tb, err)
-	return hex.EncodeToString(b)
-}
+func randomID(tb testing.TB) string { tb.Helper(); return kafkatest.RandomID(tb) }
