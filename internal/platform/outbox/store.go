@@ -106,6 +106,10 @@ func (s *Store) Add(ctx context.Context, tx *sql.Tx, evs ...events.Event) error 
 // services) do not wait on each other.
 const claimLockSpace = 0x616f_6278 // "aobx"
 
+// claimHorizon bounds how far past the oldest pending row a claim looks, in
+// multiples of its limit.
+const claimHorizon = 4
+
 // Claim implements Source.
 func (s *Store) Claim(ctx context.Context, owner string, limit int, lease time.Duration) ([]Row, error) {
 	if owner == "" {
@@ -116,16 +120,19 @@ func (s *Store) Claim(ctx context.Context, owner string, limit int, lease time.D
 	}
 	now := s.now()
 	// The keys that another relay holds a live lease on are worked out once
-	// (a small set, from a partial index); rows of those keys wait, all other
-	// pending rows are taken in order from the pending index.
-	q := `WITH blocked AS (
-  SELECT DISTINCT topic, msg_key FROM outbox
-  WHERE published_at IS NULL AND lease_owner IS NOT NULL AND lease_owner <> ? AND lease_until >= ?
-), picked AS (
+	// (a small set, from a partial index, hashed by NOT IN); rows of those
+	// keys wait, all other pending rows are taken in order from the pending
+	// index. Only the oldest claimHorizon*limit pending rows are looked at:
+	// when another relay holds the keys of all of them, the claim returns
+	// nothing at once instead of scanning the backlog under the claim lock.
+	q := `WITH picked AS (
   SELECT o.seq AS picked_seq FROM outbox o
   WHERE o.published_at IS NULL
+    AND o.seq <= (SELECT max(h.seq) FROM (SELECT seq FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT ?) h)
     AND (o.lease_until IS NULL OR o.lease_until < ? OR o.lease_owner = ?)
-    AND NOT EXISTS (SELECT 1 FROM blocked b WHERE b.topic = o.topic AND b.msg_key = o.msg_key)
+    AND (o.topic, o.msg_key) NOT IN (
+      SELECT p.topic, p.msg_key FROM outbox p
+      WHERE p.published_at IS NULL AND p.lease_owner IS NOT NULL AND p.lease_owner <> ? AND p.lease_until >= ?)
   ORDER BY o.seq
   LIMIT ?%s
 )
@@ -145,7 +152,7 @@ RETURNING seq, event_id, topic, msg_key, value, metadata`
 				return fault.Retryable(fmt.Errorf("outbox: claim lock: %w", err))
 			}
 		}
-		res, err := tx.QueryContext(ctx, q, owner, now.UnixMicro(), now.UnixMicro(), owner, limit, owner, now.Add(lease).UnixMicro())
+		res, err := tx.QueryContext(ctx, q, claimHorizon*limit, now.UnixMicro(), owner, owner, now.UnixMicro(), limit, owner, now.Add(lease).UnixMicro())
 		if err != nil {
 			return fault.Retryable(fmt.Errorf("outbox: claim: %w", err))
 		}
