@@ -31,10 +31,11 @@ import (
 
 // Bus is one broker under test and what tests share on it.
 type Bus struct {
-	Brokers  []string
-	Codec    *events.Codec
-	Registry *sr.Client
-	Admin    *kadm.Client
+	Brokers     []string
+	Codec       *events.Codec
+	Registry    *sr.Client
+	RegistryURL string // the embedded registry's base URL
+	Admin       *kadm.Client
 }
 
 // Each runs fn as two parallel subtests: "kfake" on an in-process broker
@@ -72,7 +73,7 @@ func New(t *testing.T, brokers []string) *Bus {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
 	require.NoError(t, err)
 	t.Cleanup(cl.Close)
-	return &Bus{Brokers: brokers, Codec: codec, Registry: registry, Admin: kadm.NewClient(cl)}
+	return &Bus{Brokers: brokers, Codec: codec, Registry: registry, RegistryURL: reg.URL, Admin: kadm.NewClient(cl)}
 }
 
 // Topic creates a fresh topic with the given partitions, deleted (with the

@@ -123,7 +123,17 @@ func redact(raw string) string {
 // them in a table of the component's own (so that several components share
 // one database). It works on a separate connection that it closes after.
 func (db *DB) Migrate(ctx context.Context, fsys fs.FS, component string) error {
-	src, err := iofs.New(fsys, "migrations/"+string(db.Dialect))
+	dir, err := fs.Sub(fsys, "migrations/"+string(db.Dialect))
+	if err != nil {
+		return fmt.Errorf("sqldb: migrations of %s: %w", component, err)
+	}
+	return db.MigrateFS(ctx, dir, component)
+}
+
+// MigrateFS is Migrate for migration files at the root of fsys, already
+// chosen for the DB's dialect.
+func (db *DB) MigrateFS(ctx context.Context, fsys fs.FS, component string) error {
+	src, err := iofs.New(fsys, ".")
 	if err != nil {
 		return fmt.Errorf("sqldb: migrations of %s: %w", component, err)
 	}

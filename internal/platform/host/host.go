@@ -1,0 +1,237 @@
+// Package host opens the shared infrastructure of one Agora service process
+// — logger, telemetry, database with its outbox and inbox, schema-registry
+// codec, Kafka producer, token verifier and idempotency store — from one
+// typed configuration, and turns a service's parts into lifecycle
+// components: its HTTP server, its outbox relay and its consumers. The same
+// code serves `agora serve <service>` (one process per service, the
+// Fargate form) and the all-in-one local runner.
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sr"
+	"go.uber.org/zap"
+
+	protos "github.com/agoracommerce/agora/api/proto"
+	"github.com/agoracommerce/agora/internal/platform/auth"
+	"github.com/agoracommerce/agora/internal/platform/buildinfo"
+	"github.com/agoracommerce/agora/internal/platform/chassis"
+	"github.com/agoracommerce/agora/internal/platform/consumer"
+	"github.com/agoracommerce/agora/internal/platform/events"
+	"github.com/agoracommerce/agora/internal/platform/httpserver"
+	"github.com/agoracommerce/agora/internal/platform/idempotency/sqlstore"
+	"github.com/agoracommerce/agora/internal/platform/inbox"
+	"github.com/agoracommerce/agora/internal/platform/lifecycle"
+	"github.com/agoracommerce/agora/internal/platform/logging"
+	"github.com/agoracommerce/agora/internal/platform/outbox"
+	"github.com/agoracommerce/agora/internal/platform/problem"
+	"github.com/agoracommerce/agora/internal/platform/sqldb"
+	"github.com/agoracommerce/agora/internal/platform/telemetry"
+)
+
+// Config is what every service process needs; a service embeds it in its
+// own configuration struct (variables AGORA_<SERVICE>_...).
+type Config struct {
+	Env      string `env:"ENV" default:"local" validate:"oneof=local|development|staging|production"`
+	LogLevel string `env:"LOG_LEVEL" default:"info" validate:"oneof=debug|info|warn|error"`
+	HTTPAddr string `env:"HTTP_ADDR" default:":8080" validate:"required,hostport"`
+
+	DatabaseURL string `env:"DATABASE_URL" secret:"true" validate:"required"`
+
+	KafkaBrokers       []string `env:"KAFKA_BROKERS" validate:"required"`
+	SchemaRegistryURL  string   `env:"SCHEMA_REGISTRY_URL" validate:"required,url"`
+	SchemaAutoRegister bool     `env:"SCHEMA_AUTO_REGISTER" default:"false"`
+
+	AuthIssuer   string `env:"AUTH_ISSUER" validate:"required,url"`
+	AuthAudience string `env:"AUTH_AUDIENCE" default:"agora" validate:"required"`
+	AuthJWKSURL  string `env:"AUTH_JWKS_URL" validate:"required,url"`
+
+	TracesExporter  string  `env:"TRACES_EXPORTER" default:"none" validate:"oneof=none|stdout|otlp"`
+	MetricsExporter string  `env:"METRICS_EXPORTER" default:"prometheus" validate:"oneof=prometheus|otlp|none"`
+	OTLPEndpoint    string  `env:"OTLP_ENDPOINT" validate:"url"`
+	SampleRatio     float64 `env:"TRACE_SAMPLE_RATIO" default:"1" validate:"min=0,max=1"`
+
+	RelayBatchSize  int           `env:"RELAY_BATCH_SIZE" default:"500" validate:"min=1,max=5000"`
+	RelayMaxPoll    time.Duration `env:"RELAY_MAX_POLL" default:"1s" validate:"min=1ms,max=1m"`
+	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" default:"20s" validate:"min=1s,max=5m"`
+}
+
+// Infra is the opened infrastructure of one service process. Close releases
+// it after the components stopped.
+type Infra struct {
+	Service     string
+	Config      Config
+	Logger      *zap.Logger
+	Telemetry   *telemetry.Telemetry
+	DB          *sqldb.DB
+	Outbox      *outbox.Store
+	Inbox       *inbox.Store
+	Codec       *events.Codec
+	Producer    *kgo.Client
+	Verifier    auth.TokenVerifier
+	Idempotency *sqlstore.Store
+
+	closers []func(context.Context) error
+}
+
+// Open connects to everything cfg names. On error it closes what it opened.
+func Open(ctx context.Context, service string, cfg Config) (in *Infra, err error) {
+	in = &Infra{Service: service, Config: cfg}
+	defer func() {
+		if err != nil {
+			_ = in.Close(context.WithoutCancel(ctx))
+			in = nil
+		}
+	}()
+	if in.Logger, err = logging.New(logging.Config{Service: service, Level: cfg.LogLevel}); err != nil {
+		return in, fmt.Errorf("host: logger: %w", err)
+	}
+	in.closers = append(in.closers, func(context.Context) error { _ = in.Logger.Sync(); return nil })
+
+	in.Telemetry, err = telemetry.Setup(ctx, telemetry.Config{
+		Service: "agora-" + service, Version: buildinfo.Get().Version,
+		TracesExporter: cfg.TracesExporter, MetricsExporter: cfg.MetricsExporter,
+		OTLPEndpoint: cfg.OTLPEndpoint, SampleRatio: cfg.SampleRatio,
+	})
+	if err != nil {
+		return in, fmt.Errorf("host: telemetry: %w", err)
+	}
+	in.Telemetry.InstallGlobals()
+	in.closers = append(in.closers, in.Telemetry.Shutdown)
+
+	if in.DB, err = sqldb.Open(ctx, cfg.DatabaseURL); err != nil {
+		return in, fmt.Errorf("host: database: %w", err)
+	}
+	in.closers = append(in.closers, func(context.Context) error { return in.DB.Close() })
+	if in.Outbox, err = outbox.NewStore(ctx, in.DB); err != nil {
+		return in, fmt.Errorf("host: outbox: %w", err)
+	}
+	if in.Inbox, err = inbox.NewStore(ctx, in.DB); err != nil {
+		return in, fmt.Errorf("host: inbox: %w", err)
+	}
+	if in.Idempotency, err = openIdempotency(ctx, in.DB); err != nil {
+		return in, err
+	}
+
+	registry, err := sr.NewClient(sr.URLs(cfg.SchemaRegistryURL))
+	if err != nil {
+		return in, fmt.Errorf("host: schema registry client: %w", err)
+	}
+	if in.Codec, err = events.NewCodec(events.CodecConfig{Registry: registry, Sources: protos.FS, AutoRegister: cfg.SchemaAutoRegister}); err != nil {
+		return in, fmt.Errorf("host: codec: %w", err)
+	}
+	// The relay's producer: idempotent with acks=all (franz-go's defaults,
+	// kept), no linger since the relay produces whole batches synchronously.
+	if in.Producer, err = kgo.NewClient(kgo.SeedBrokers(cfg.KafkaBrokers...), kgo.ProducerLinger(0), kgo.AllowAutoTopicCreation()); err != nil {
+		return in, fmt.Errorf("host: kafka producer: %w", err)
+	}
+	in.closers = append(in.closers, func(context.Context) error { in.Producer.Close(); return nil })
+
+	if in.Verifier, err = auth.NewVerifier(auth.Config{Issuer: cfg.AuthIssuer, Audiences: []string{cfg.AuthAudience}, JWKSURL: cfg.AuthJWKSURL}); err != nil {
+		return in, fmt.Errorf("host: token verifier: %w", err)
+	}
+	return in, nil
+}
+
+func openIdempotency(ctx context.Context, db *sqldb.DB) (*sqlstore.Store, error) {
+	dialect := sqlstore.SQLite
+	if db.Dialect == sqldb.Postgres {
+		dialect = sqlstore.Postgres
+	}
+	files, err := sqlstore.Migrations(dialect, sqlstore.DefaultTable)
+	if err != nil {
+		return nil, fmt.Errorf("host: idempotency store: %w", err)
+	}
+	if err := db.MigrateFS(ctx, files, "idempotency"); err != nil {
+		return nil, fmt.Errorf("host: idempotency store: %w", err)
+	}
+	st, err := sqlstore.New(db.DB, sqlstore.Config{Dialect: dialect})
+	if err != nil {
+		return nil, fmt.Errorf("host: idempotency store: %w", err)
+	}
+	return st, nil
+}
+
+// Close releases the infrastructure in reverse order of opening.
+func (in *Infra) Close(ctx context.Context) error {
+	var errs []error
+	for i := len(in.closers) - 1; i >= 0; i-- {
+		errs = append(errs, in.closers[i](ctx))
+	}
+	in.closers = nil
+	return errors.Join(errs...)
+}
+
+// HTTP is a service's HTTP edge: its OpenAPI document, the generated routes
+// it mounts, and its error mapping.
+type HTTP struct {
+	Spec     []byte
+	Mount    func(r chi.Router)
+	Problems *problem.Mapper
+}
+
+// HTTPServer assembles the service's HTTP edge (chassis.NewHTTP) on the
+// infrastructure and returns it as a component listening on ln (or on
+// Config.HTTPAddr when ln is nil).
+func (in *Infra) HTTPServer(edge HTTP, ln net.Listener) (lifecycle.Component, *httpserver.Server, error) {
+	srv, err := chassis.NewHTTP(chassis.Config{
+		HTTP: httpserver.Config{Addr: in.Config.HTTPAddr, Spec: edge.Spec, Problems: edge.Problems},
+	}, chassis.Deps{
+		Logger: in.Logger, Telemetry: in.Telemetry, Verifier: in.Verifier, Idempotency: in.Idempotency,
+		Readiness: []chassis.Check{{Name: "database", Check: in.DB.PingContext}},
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("host: http server: %w", err)
+	}
+	edge.Mount(srv.Router())
+	if ln == nil {
+		if ln, err = net.Listen("tcp", in.Config.HTTPAddr); err != nil {
+			return nil, nil, fmt.Errorf("host: listen on %s: %w", in.Config.HTTPAddr, err)
+		}
+	}
+	return lifecycle.Func(in.Service+"-http", func(ctx context.Context) error { return srv.Serve(ctx, ln) }, nil), srv, nil
+}
+
+// Relay returns the outbox relay as a component; on PostgreSQL it wakes on
+// the outbox's notifications.
+func (in *Infra) Relay() lifecycle.Component {
+	return lifecycle.Func(in.Service+"-outbox-relay", func(ctx context.Context) error {
+		cfg := outbox.RelayConfig{
+			Source: in.Outbox, Producer: in.Producer, BatchSize: in.Config.RelayBatchSize,
+			MaxPoll: in.Config.RelayMaxPoll, Logger: in.Logger.Named("relay"),
+		}
+		if in.DB.Dialect == sqldb.Postgres {
+			cfg.Wake = outbox.ListenPostgres(ctx, in.DB.URL, in.Logger)
+		}
+		relay, err := outbox.NewRelay(cfg)
+		if err != nil {
+			return err
+		}
+		return relay.Run(ctx)
+	}, nil)
+}
+
+// Consumer returns a consumer group member of this service as a component.
+// cfg needs Group, Topics and a handler; the connection, codec, logger and
+// tracer come from the infrastructure.
+func (in *Infra) Consumer(cfg consumer.Config) (lifecycle.Component, error) {
+	cfg.ClientOpts = append([]kgo.Opt{kgo.SeedBrokers(in.Config.KafkaBrokers...)}, cfg.ClientOpts...)
+	if cfg.Decoder == nil {
+		cfg.Decoder = in.Codec
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = in.Logger.Named("consumer")
+	}
+	c, err := consumer.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("host: consumer %s: %w", cfg.Group, err)
+	}
+	return c, nil
+}
