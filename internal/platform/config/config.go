@@ -219,13 +219,23 @@ var (
 )
 
 // walk collects the tagged leaves of a struct value. Untagged fields are
-// ignored; a struct field with an env tag is a nested group.
+// ignored; a struct field with an env tag is a nested group; an embedded
+// struct without one is flattened into its parent (its variables share the
+// parent's prefix).
 func walk(sv reflect.Value, envPrefix, tagPrefix string) ([]field, error) {
 	var out []field
 	st := sv.Type()
 	for i := range st.NumField() {
 		sf := st.Field(i)
 		name, ok := sf.Tag.Lookup("env")
+		if !ok && sf.Anonymous && sf.IsExported() && sf.Type.Kind() == reflect.Struct {
+			flat, err := walk(sv.Field(i), envPrefix, tagPrefix)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, flat...)
+			continue
+		}
 		if !ok || !sf.IsExported() {
 			continue
 		}

@@ -303,3 +303,31 @@ func TestRedactionMasksSecrets(t *testing.T) {
 		t.Error("Redacted of a non-struct is not empty")
 	}
 }
+
+// An embedded struct without an env tag shares its parent's prefix, so a
+// service can embed the configuration every process needs.
+func TestEmbeddedStructIsFlattened(t *testing.T) {
+	t.Parallel()
+	type Common struct {
+		Brokers []string `env:"KAFKA_BROKERS" validate:"required"`
+		Level   string   `env:"LOG_LEVEL" default:"info"`
+	}
+	type Service struct {
+		Common
+		Interval time.Duration `env:"EXPIRY_INTERVAL" default:"15s"`
+	}
+	var cfg Service
+	env := map[string]string{"AGORA_INVENTORY_KAFKA_BROKERS": "a:9092,b:9092"}
+	err := config.Load(context.Background(), &cfg, config.Options{Prefix: "AGORA_INVENTORY", LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Brokers) != 2 || cfg.Level != "info" || cfg.Interval != 15*time.Second {
+		t.Fatalf("loaded %+v", cfg)
+	}
+	var missing Service
+	err = config.Load(context.Background(), &missing, config.Options{Prefix: "AGORA_INVENTORY", LookupEnv: func(string) (string, bool) { return "", false }})
+	if err == nil || !strings.Contains(err.Error(), "AGORA_INVENTORY_KAFKA_BROKERS: required") {
+		t.Fatalf("err = %v", err)
+	}
+}
