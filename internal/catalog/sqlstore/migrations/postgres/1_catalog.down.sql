@@ -1,0 +1,2 @@
+DROP TABLE catalog_products;
+DROP TABLE catalog_categories;
