@@ -22,6 +22,7 @@ services that talk through schema-registered Protobuf events on Kafka.`,
 	root.AddCommand(newVersionCmd())
 	root.AddCommand(newTokenCmd())
 	root.AddCommand(newDLQCmd())
+	root.AddCommand(newServeCmd())
 	return root
 }
 

@@ -14,7 +14,7 @@ import (
 	"net"
 	"time"
 
-	"github.com/go-chi/chi/v5"
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 	"go.uber.org/zap"
@@ -169,12 +169,15 @@ func (in *Infra) Close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// HTTP is a service's HTTP edge: its OpenAPI document, the generated routes
-// it mounts, and its error mapping.
+// HTTP is a service's HTTP edge: its OpenAPI document (Spec bytes or a
+// loaded Document), the security schemes a bearer token satisfies, its error
+// mapping, and Mount, which registers the generated routes on the server.
 type HTTP struct {
-	Spec     []byte
-	Mount    func(r chi.Router)
-	Problems *problem.Mapper
+	Spec          []byte
+	Document      *openapi3.T
+	BearerSchemes []string
+	Problems      *problem.Mapper
+	Mount         func(srv *httpserver.Server)
 }
 
 // HTTPServer assembles the service's HTTP edge (chassis.NewHTTP) on the
@@ -182,7 +185,8 @@ type HTTP struct {
 // Config.HTTPAddr when ln is nil).
 func (in *Infra) HTTPServer(edge HTTP, ln net.Listener) (lifecycle.Component, *httpserver.Server, error) {
 	srv, err := chassis.NewHTTP(chassis.Config{
-		HTTP: httpserver.Config{Addr: in.Config.HTTPAddr, Spec: edge.Spec, Problems: edge.Problems},
+		HTTP:          httpserver.Config{Addr: in.Config.HTTPAddr, Spec: edge.Spec, Document: edge.Document, Problems: edge.Problems},
+		BearerSchemes: edge.BearerSchemes,
 	}, chassis.Deps{
 		Logger: in.Logger, Telemetry: in.Telemetry, Verifier: in.Verifier, Idempotency: in.Idempotency,
 		Readiness: []chassis.Check{{Name: "database", Check: in.DB.PingContext}},
@@ -190,7 +194,7 @@ func (in *Infra) HTTPServer(edge HTTP, ln net.Listener) (lifecycle.Component, *h
 	if err != nil {
 		return nil, nil, fmt.Errorf("host: http server: %w", err)
 	}
-	edge.Mount(srv.Router())
+	edge.Mount(srv)
 	if ln == nil {
 		if ln, err = net.Listen("tcp", in.Config.HTTPAddr); err != nil {
 			return nil, nil, fmt.Errorf("host: listen on %s: %w", in.Config.HTTPAddr, err)

@@ -19,6 +19,7 @@ import (
 	orderingv1 "github.com/agoracommerce/agora/gen/proto/agora/ordering/v1"
 	"github.com/agoracommerce/agora/internal/platform/auth/devissuer"
 	"github.com/agoracommerce/agora/internal/platform/host"
+	"github.com/agoracommerce/agora/internal/platform/httpserver"
 	"github.com/agoracommerce/agora/internal/platform/kafkatest"
 	"github.com/agoracommerce/agora/internal/platform/lifecycle"
 )
@@ -60,8 +61,8 @@ func TestServiceProcessEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	httpComponent, _, err := infra.HTTPServer(host.HTTP{Spec: spec, Mount: func(r chi.Router) {
-		r.Get("/v1/widgets/{widgetId}", func(w http.ResponseWriter, r *http.Request) {
+	httpComponent, _, err := infra.HTTPServer(host.HTTP{Spec: spec, Mount: func(srv *httpserver.Server) {
+		srv.Router().Get("/v1/widgets/{widgetId}", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			_ = json.NewEncoder(w).Encode(map[string]any{"id": chi.URLParam(r, "widgetId"), "name": "gear", "quantity": 3, "version": 1})
 		})
