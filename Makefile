@@ -55,6 +55,11 @@ test: deps-up ## Run every test (unit, integration, end-to-end) against real dep
 test-unit: ## Run the tests that need no external dependency
 	$(GO) test -short $(TEST_FLAGS) $(GO_PACKAGES)
 
+.PHONY: bench
+bench: deps-up ## Measure produce, outbox relay and consumer throughput on the real broker and PostgreSQL
+	set -a; . "$$($(TESTENV) path)"; set +a; \
+	AGORA_BENCH=1 $(GO) test -count=1 -timeout 30m -run TestBackboneThroughput -v ./test/bench
+
 .PHONY: deps-up
 deps-up: ## Start (or reuse) Kafka, PostgreSQL, Redis and moto for the tests
 	$(TESTENV) up
