@@ -194,7 +194,7 @@ func buildInventory(ctx context.Context, env config.Options) (*host.Infra, []lif
 				infra.Logger.Warn("reservation expiry failed", zap.Error(err))
 			})
 		}, nil)
-		return []lifecycle.Component{infra.Relay(), expiry, web}, nil
+		return []lifecycle.Component{infra.Relay(), infra.InboxJanitor(time.Hour), expiry, web}, nil
 	}()
 	if err != nil {
 		_ = infra.Close(context.WithoutCancel(ctx))

@@ -59,6 +59,7 @@ type Config struct {
 	SampleRatio     float64 `env:"TRACE_SAMPLE_RATIO" default:"1" validate:"min=0,max=1"`
 
 	RelayBatchSize  int           `env:"RELAY_BATCH_SIZE" default:"500" validate:"min=1,max=5000"`
+	InboxRetention  time.Duration `env:"INBOX_RETENTION" default:"168h" validate:"min=1m"`
 	RelayMaxPoll    time.Duration `env:"RELAY_MAX_POLL" default:"1s" validate:"min=1ms,max=1m"`
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" default:"20s" validate:"min=1s,max=5m"`
 }
@@ -219,6 +220,30 @@ func (in *Infra) Relay() lifecycle.Component {
 			return err
 		}
 		return relay.Run(ctx)
+	}, nil)
+}
+
+// InboxJanitor returns a component that purges inbox entries older than
+// Config.InboxRetention, once at start and then every interval. Keep the
+// retention longer than any redelivery (topic retention, DLQ redrive).
+func (in *Infra) InboxJanitor(interval time.Duration) lifecycle.Component {
+	return lifecycle.Func(in.Service+"-inbox-janitor", func(ctx context.Context) error {
+		ticker := time.NewTicker(interval)
+		defer ticker.Stop()
+		for {
+			n, err := in.Inbox.Cleanup(ctx, time.Now().Add(-in.Config.InboxRetention))
+			switch {
+			case err != nil && ctx.Err() == nil:
+				in.Logger.Warn("inbox cleanup failed", zap.Error(err))
+			case n > 0:
+				in.Logger.Info("inbox cleaned up", zap.Int64("entries", n))
+			}
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-ticker.C:
+			}
+		}
 	}, nil)
 }
 

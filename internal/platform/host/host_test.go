@@ -52,6 +52,7 @@ func TestServiceProcessEndToEnd(t *testing.T) {
 		AuthIssuer: issuer.IssuerURL(), AuthAudience: issuer.Audience(), AuthJWKSURL: issuer.JWKSURL(),
 		TracesExporter: "none", MetricsExporter: "prometheus", SampleRatio: 1,
 		RelayBatchSize: 100, RelayMaxPoll: 50 * time.Millisecond, ShutdownTimeout: 10 * time.Second,
+		InboxRetention: time.Hour,
 	}
 	infra, err := host.Open(ctx, "widgets", cfg)
 	require.NoError(t, err)
@@ -71,7 +72,12 @@ func TestServiceProcessEndToEnd(t *testing.T) {
 
 	runner, err := lifecycle.New(lifecycle.Config{ShutdownTimeout: 10 * time.Second})
 	require.NoError(t, err)
-	require.NoError(t, runner.Add(infra.Relay(), httpComponent))
+	// An inbox entry older than the retention is purged by the janitor.
+	require.NoError(t, infra.DB.InTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "INSERT INTO inbox (consumer_group, event_id, processed_at) VALUES ('g', 'old', ?)", time.Now().Add(-2*time.Hour).UnixMicro())
+		return err
+	}))
+	require.NoError(t, runner.Add(infra.Relay(), infra.InboxJanitor(time.Hour), httpComponent))
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- runner.Run(runCtx) }()
@@ -110,6 +116,11 @@ func TestServiceProcessEndToEnd(t *testing.T) {
 		_ = resp.Body.Close()
 		require.Equal(t, http.StatusOK, resp.StatusCode, path)
 	}
+
+	require.Eventually(t, func() bool {
+		seen, err := infra.Inbox.Seen(ctx, "g", "old")
+		return err == nil && !seen
+	}, 10*time.Second, 10*time.Millisecond, "the janitor purges the expired inbox entry")
 
 	stop()
 	select {
