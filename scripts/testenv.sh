@@ -51,14 +51,22 @@ fail() {
   exit 1
 }
 
-alive() { [ -f "$1" ] && kill -0 "$(head -n 1 "$1")" 2>/dev/null; }
+# alive PIDFILE [PATTERN]: the pid file names a live process (whose command
+# line contains PATTERN, so that a pid reused after a crash does not count).
+alive() {
+  [ -f "$1" ] || return 1
+  local pid
+  pid=$(head -n 1 "$1")
+  kill -0 "$pid" 2>/dev/null || return 1
+  [ -z "${2:-}" ] || tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$2"
+}
 port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
 is_root() { [ "$(id -u)" -eq 0 ]; }
 
-# stop_pid NAME PIDFILE: TERM, wait up to 30 s, then KILL.
+# stop_pid NAME PIDFILE [PATTERN]: TERM, wait up to 30 s, then KILL.
 stop_pid() {
   local name=$1 pidfile=$2 pid
-  alive "$pidfile" || { rm -f "$pidfile"; return 0; }
+  alive "$pidfile" "${3:-}" || { rm -f "$pidfile"; return 0; }
   pid=$(head -n 1 "$pidfile")
   log "stopping $name (pid $pid)"
   kill -TERM "$pid" 2>/dev/null || true
@@ -121,11 +129,11 @@ kafka_up() {
     return
   fi
   mkdir -p "$dir/data"
-  if ! alive "$pidfile" && port_open "$KAFKA_PORT"; then
+  if ! alive "$pidfile" kafka.Kafka && port_open "$KAFKA_PORT"; then
     "$PROBE" -wait 20s kafka "$brokers" >"$STATE_DIR/kafka.version" 2>"$RUN_DIR/kafka-probe.log" ||
       fail kafka "$RUN_DIR/kafka-probe.log" "port $KAFKA_PORT is taken by something that is not a working Kafka broker"
     log "kafka: reusing the broker already on $brokers"
-  elif ! alive "$pidfile"; then
+  elif ! alive "$pidfile" kafka.Kafka; then
     kafka_jars
     kafka_config "$dir"
     if [ ! -f "$dir/data/meta.properties" ]; then
@@ -229,14 +237,15 @@ postgres_up() {
       --encoding=UTF8 --locale=C.UTF-8 --no-sync >"$dir/initdb.log" 2>&1 ||
       fail postgres "$dir/initdb.log" "initdb failed"
   fi
-  if ! pg_as "$bindir/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
-    if port_open "$PG_PORT"; then
-      fail postgres "" "port $PG_PORT is taken by another process; set AGORA_TESTENV_POSTGRES_PORT or AGORA_TEST_POSTGRES_URL"
-    fi
+  if ! port_open "$PG_PORT"; then
+    # Nothing listens: a postmaster.pid left by a killed server is stale.
+    rm -f "$dir/data/postmaster.pid"
     log "postgres: starting $("$bindir/postgres" --version) on $HOST:$PG_PORT"
     pg_as "$bindir/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
       -o "-c listen_addresses=$HOST -p $PG_PORT -k $dir -c max_connections=200" start >/dev/null 2>&1 ||
       fail postgres "$dir/postgres.log" "pg_ctl start failed"
+  elif [ ! -S "$dir/.s.PGSQL.$PG_PORT" ]; then
+    fail postgres "" "port $PG_PORT is taken by another process; set AGORA_TESTENV_POSTGRES_PORT or AGORA_TEST_POSTGRES_URL"
   fi
   # The dedicated role and database for tests.
   local psql=("$bindir/psql" -h "$dir" -p "$PG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -qtA)
@@ -272,7 +281,7 @@ redis_up() {
     return
   fi
   mkdir -p "$dir"
-  if ! alive "$dir/redis.pid"; then
+  if ! alive "$dir/redis.pid" redis-server; then
     port_open "$REDIS_PORT" && fail redis "" "port $REDIS_PORT is taken by another process; set AGORA_TESTENV_REDIS_PORT or AGORA_TEST_REDIS_ADDR"
     log "redis: starting $(redis-server --version | cut -d' ' -f3) on $addr"
     redis-server --bind "$HOST" --port "$REDIS_PORT" --daemonize yes --pidfile "$dir/redis.pid" \
@@ -297,7 +306,7 @@ moto_up() {
     return
   fi
   mkdir -p "$dir"
-  if ! alive "$dir/moto.pid"; then
+  if ! alive "$dir/moto.pid" moto_server; then
     port_open "$MOTO_PORT" && fail aws "" "port $MOTO_PORT is taken by another process; set AGORA_TESTENV_MOTO_PORT or AGORA_TEST_AWS_ENDPOINT"
     local stamp=$venv/.requirements.sha256 want
     want=$(sha256sum "$ROOT/scripts/moto/requirements.txt" | cut -d' ' -f1)
@@ -354,9 +363,9 @@ up() {
 }
 
 down() {
-  stop_pid kafka "$RUN_DIR/kafka/kafka.pid"
-  stop_pid moto "$RUN_DIR/moto/moto.pid"
-  stop_pid redis "$RUN_DIR/redis/redis.pid"
+  stop_pid kafka "$RUN_DIR/kafka/kafka.pid" kafka.Kafka
+  stop_pid moto "$RUN_DIR/moto/moto.pid" moto_server
+  stop_pid redis "$RUN_DIR/redis/redis.pid" redis-server
   postgres_down
   rm -f "$ENV_FILE" "$STATE_DIR"/*.endpoint
   log "stopped"
