@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
@@ -22,6 +23,11 @@ import (
 	"github.com/agoracommerce/agora/internal/platform/host"
 	"github.com/agoracommerce/agora/internal/platform/httpserver"
 	"github.com/agoracommerce/agora/internal/platform/lifecycle"
+	"github.com/agoracommerce/agora/internal/platform/problem"
+	shippingapp "github.com/agoracommerce/agora/internal/shipping/app"
+	shippinghttp "github.com/agoracommerce/agora/internal/shipping/httpapi"
+	"github.com/agoracommerce/agora/internal/shipping/simcarrier"
+	shippingsql "github.com/agoracommerce/agora/internal/shipping/sqlstore"
 )
 
 // A serviceBuilder opens one service's infrastructure from its
@@ -34,6 +40,7 @@ func services() map[string]serviceBuilder {
 	return map[string]serviceBuilder{
 		"catalog":   buildCatalog,
 		"inventory": buildInventory,
+		"shipping":  buildShipping,
 	}
 }
 
@@ -101,21 +108,56 @@ func serve(ctx context.Context, name string, build serviceBuilder, env config.Op
 	return runner.Run(ctx)
 }
 
+// build loads cfg (variables AGORA_<SERVICE>_...), opens the service's
+// infrastructure and asks parts for its components; on error it closes what
+// it opened.
+func build(ctx context.Context, env config.Options, name string, cfg interface{ Host() host.Config },
+	parts func(in *host.Infra) ([]lifecycle.Component, error)) (*host.Infra, []lifecycle.Component, error) {
+	if err := config.Load(ctx, cfg, env); err != nil {
+		return nil, nil, err
+	}
+	infra, err := host.Open(ctx, name, cfg.Host())
+	if err != nil {
+		return nil, nil, err
+	}
+	components, err := parts(infra)
+	if err != nil {
+		_ = infra.Close(context.WithoutCancel(ctx))
+		return nil, nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return infra, components, nil
+}
+
+// edge builds a service's HTTP server from its generated document, its
+// problem mapping and its route mounting.
+func edge(in *host.Infra, document func() (*openapi3.T, error), problems func() (*problem.Mapper, error),
+	mount func(*httpserver.Server)) (lifecycle.Component, error) {
+	doc, err := document()
+	if err != nil {
+		return nil, err
+	}
+	mapper, err := problems()
+	if err != nil {
+		return nil, err
+	}
+	web, _, err := in.HTTPServer(host.HTTP{Document: doc, Problems: mapper, Mount: mount}, nil)
+	return web, err
+}
+
+// ticker runs a service's periodic job as a component, logging failures.
+func ticker(in *host.Infra, name string, run func(ctx context.Context, onError func(error)) error) lifecycle.Component {
+	return lifecycle.Func(in.Service+"-"+name, func(ctx context.Context) error {
+		return run(ctx, func(err error) { in.Logger.Warn(name+" failed", zap.Error(err)) })
+	}, nil)
+}
+
 type catalogConfig struct {
 	host.Config
 }
 
 func buildCatalog(ctx context.Context, env config.Options) (*host.Infra, []lifecycle.Component, error) {
-	var cfg catalogConfig
-	if err := config.Load(ctx, &cfg, env); err != nil {
-		return nil, nil, err
-	}
-	infra, err := host.Open(ctx, "catalog", cfg.Config)
-	if err != nil {
-		return nil, nil, err
-	}
-	components, err := func() ([]lifecycle.Component, error) {
-		store, err := catalogsql.New(ctx, infra.DB, infra.Outbox, infra.Codec)
+	return build(ctx, env, "catalog", &catalogConfig{}, func(in *host.Infra) ([]lifecycle.Component, error) {
+		store, err := catalogsql.New(ctx, in.DB, in.Outbox, in.Codec)
 		if err != nil {
 			return nil, err
 		}
@@ -127,26 +169,12 @@ func buildCatalog(ctx context.Context, env config.Options) (*host.Infra, []lifec
 		if err != nil {
 			return nil, err
 		}
-		doc, err := cataloghttp.Document()
+		web, err := edge(in, cataloghttp.Document, cataloghttp.Problems, api.Mount)
 		if err != nil {
 			return nil, err
 		}
-		problems, err := cataloghttp.Problems()
-		if err != nil {
-			return nil, err
-		}
-		web, _, err := infra.HTTPServer(host.HTTP{Document: doc, Problems: problems,
-			BearerSchemes: []string{cataloghttp.BearerScheme}, Mount: api.Mount}, nil)
-		if err != nil {
-			return nil, err
-		}
-		return []lifecycle.Component{infra.Relay(), web}, nil
-	}()
-	if err != nil {
-		_ = infra.Close(context.WithoutCancel(ctx))
-		return nil, nil, fmt.Errorf("catalog: %w", err)
-	}
-	return infra, components, nil
+		return []lifecycle.Component{in.Relay(), web}, nil
+	})
 }
 
 type inventoryConfig struct {
@@ -155,16 +183,9 @@ type inventoryConfig struct {
 }
 
 func buildInventory(ctx context.Context, env config.Options) (*host.Infra, []lifecycle.Component, error) {
-	var cfg inventoryConfig
-	if err := config.Load(ctx, &cfg, env); err != nil {
-		return nil, nil, err
-	}
-	infra, err := host.Open(ctx, "inventory", cfg.Config)
-	if err != nil {
-		return nil, nil, err
-	}
-	components, err := func() ([]lifecycle.Component, error) {
-		store, err := inventorysql.New(ctx, infra.DB, infra.Outbox, infra.Codec)
+	cfg := &inventoryConfig{}
+	return build(ctx, env, "inventory", cfg, func(in *host.Infra) ([]lifecycle.Component, error) {
+		store, err := inventorysql.New(ctx, in.DB, in.Outbox, in.Codec)
 		if err != nil {
 			return nil, err
 		}
@@ -176,29 +197,52 @@ func buildInventory(ctx context.Context, env config.Options) (*host.Infra, []lif
 		if err != nil {
 			return nil, err
 		}
-		doc, err := inventoryhttp.Document()
+		web, err := edge(in, inventoryhttp.Document, inventoryhttp.Problems, func(s *httpserver.Server) { inventoryhttp.Mount(s, api) })
 		if err != nil {
 			return nil, err
 		}
-		problems, err := inventoryhttp.Problems()
+		expiry := ticker(in, "reservation-expiry", func(ctx context.Context, onError func(error)) error {
+			return svc.RunExpiry(ctx, cfg.ExpiryInterval, onError)
+		})
+		return []lifecycle.Component{in.Relay(), in.InboxJanitor(time.Hour), expiry, web}, nil
+	})
+}
+
+type shippingConfig struct {
+	host.Config
+	// The simulated carrier: how long until pick-up and delivery (0: only
+	// through the API), and how often due shipments are advanced.
+	PickupAfter     time.Duration `env:"CARRIER_PICKUP_AFTER" default:"30s" validate:"max=24h"`
+	DeliverAfter    time.Duration `env:"CARRIER_DELIVER_AFTER" default:"60s" validate:"max=24h"`
+	AdvanceInterval time.Duration `env:"CARRIER_ADVANCE_INTERVAL" default:"1s" validate:"min=100ms,max=1h"`
+}
+
+func buildShipping(ctx context.Context, env config.Options) (*host.Infra, []lifecycle.Component, error) {
+	cfg := &shippingConfig{}
+	return build(ctx, env, "shipping", cfg, func(in *host.Infra) ([]lifecycle.Component, error) {
+		store, err := shippingsql.New(ctx, in.DB, in.Outbox, in.Codec)
 		if err != nil {
 			return nil, err
 		}
-		web, _, err := infra.HTTPServer(host.HTTP{Document: doc, Problems: problems,
-			Mount: func(s *httpserver.Server) { inventoryhttp.Mount(s, api) }}, nil)
+		carrier, err := simcarrier.New(simcarrier.Config{PickupAfter: cfg.PickupAfter, DeliverAfter: cfg.DeliverAfter})
 		if err != nil {
 			return nil, err
 		}
-		expiry := lifecycle.Func("inventory-reservation-expiry", func(ctx context.Context) error {
-			return svc.RunExpiry(ctx, cfg.ExpiryInterval, func(err error) {
-				infra.Logger.Warn("reservation expiry failed", zap.Error(err))
-			})
-		}, nil)
-		return []lifecycle.Component{infra.Relay(), infra.InboxJanitor(time.Hour), expiry, web}, nil
-	}()
-	if err != nil {
-		_ = infra.Close(context.WithoutCancel(ctx))
-		return nil, nil, fmt.Errorf("inventory: %w", err)
-	}
-	return infra, components, nil
+		svc, err := shippingapp.New(store, carrier, shippingapp.Config{})
+		if err != nil {
+			return nil, err
+		}
+		api, err := shippinghttp.New(svc)
+		if err != nil {
+			return nil, err
+		}
+		web, err := edge(in, shippinghttp.Document, shippinghttp.Problems, func(s *httpserver.Server) { shippinghttp.Mount(s, api) })
+		if err != nil {
+			return nil, err
+		}
+		advancer := ticker(in, "carrier-advancer", func(ctx context.Context, onError func(error)) error {
+			return svc.RunAdvancer(ctx, cfg.AdvanceInterval, onError)
+		})
+		return []lifecycle.Component{in.Relay(), in.InboxJanitor(time.Hour), advancer, web}, nil
+	})
 }

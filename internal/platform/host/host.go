@@ -64,6 +64,9 @@ type Config struct {
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" default:"20s" validate:"min=1s,max=5m"`
 }
 
+// Host returns c; services embed Config and hand it to Open through this.
+func (c Config) Host() Config { return c }
+
 // Infra is the opened infrastructure of one service process. Close releases
 // it after the components stopped.
 type Infra struct {
