@@ -10,8 +10,8 @@ import (
 
 	"github.com/agoracommerce/agora/internal/inventory"
 	"github.com/agoracommerce/agora/internal/inventory/app"
-	"github.com/agoracommerce/agora/internal/inventory/inventorytest"
 	"github.com/agoracommerce/agora/internal/inventory/sqlstore"
+	"github.com/agoracommerce/agora/internal/platform/kafkatest"
 	"github.com/agoracommerce/agora/internal/platform/outbox"
 	"github.com/agoracommerce/agora/internal/platform/sqldb/sqldbtest"
 )
@@ -34,7 +34,7 @@ func newService(t *testing.T) (*app.Service, *sqlstore.Store, *clock) {
 	db := sqldbtest.SQLite(t)
 	ob, err := outbox.NewStore(ctx, db)
 	require.NoError(t, err)
-	store, err := sqlstore.New(ctx, db, ob, inventorytest.Codec(t))
+	store, err := sqlstore.New(ctx, db, ob, kafkatest.Codec(t))
 	require.NoError(t, err)
 	c := &clock{now: t0}
 	svc, err := app.New(store, app.Config{Now: c.Now, ExpiryBatch: 2})

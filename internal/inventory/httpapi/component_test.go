@@ -19,7 +19,6 @@ import (
 	"github.com/agoracommerce/agora/internal/inventory"
 	"github.com/agoracommerce/agora/internal/inventory/app"
 	"github.com/agoracommerce/agora/internal/inventory/httpapi"
-	"github.com/agoracommerce/agora/internal/inventory/inventorytest"
 	"github.com/agoracommerce/agora/internal/inventory/sqlstore"
 	"github.com/agoracommerce/agora/internal/platform/auth"
 	"github.com/agoracommerce/agora/internal/platform/auth/devissuer"
@@ -27,6 +26,7 @@ import (
 	"github.com/agoracommerce/agora/internal/platform/httpserver"
 	"github.com/agoracommerce/agora/internal/platform/idempotency"
 	idemsql "github.com/agoracommerce/agora/internal/platform/idempotency/sqlstore"
+	"github.com/agoracommerce/agora/internal/platform/kafkatest"
 	"github.com/agoracommerce/agora/internal/platform/outbox"
 	"github.com/agoracommerce/agora/internal/platform/problem"
 	"github.com/agoracommerce/agora/internal/platform/sqldb/sqldbtest"
@@ -48,7 +48,7 @@ func newService(t *testing.T) *service {
 	db := sqldbtest.SQLite(t)
 	ob, err := outbox.NewStore(ctx, db)
 	require.NoError(t, err)
-	store, err := sqlstore.New(ctx, db, ob, inventorytest.Codec(t))
+	store, err := sqlstore.New(ctx, db, ob, kafkatest.Codec(t))
 	require.NoError(t, err)
 	svc, err := app.New(store, app.Config{})
 	require.NoError(t, err)

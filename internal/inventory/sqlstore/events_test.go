@@ -13,8 +13,8 @@ import (
 
 	inventoryv1 "github.com/agoracommerce/agora/gen/proto/agora/inventory/v1"
 	"github.com/agoracommerce/agora/internal/inventory"
-	"github.com/agoracommerce/agora/internal/inventory/inventorytest"
 	"github.com/agoracommerce/agora/internal/platform/kafkatest"
+	"github.com/agoracommerce/agora/internal/platform/outbox/outboxtest"
 	"github.com/agoracommerce/agora/internal/platform/sqldb/sqldbtest"
 )
 
@@ -81,7 +81,7 @@ func TestEventContract(t *testing.T) {
 		{"order-ship", "agora.inventory.v1.StockCommitted", &inventoryv1.StockEvent{Event: &inventoryv1.StockEvent_StockCommitted{StockCommitted: &inventoryv1.StockCommitted{
 			OrderId: "order-ship", Allocations: alloc(2), OccurredAt: ts}}}},
 	}
-	evs := inventorytest.OutboxEvents(t, ob)
+	evs := outboxtest.Pending(t, ob)
 	require.Len(t, evs, len(want))
 	for i, ev := range evs {
 		require.Equal(t, "inventory.stock.v1", ev.Topic)

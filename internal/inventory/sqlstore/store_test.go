@@ -9,7 +9,9 @@ import (
 	"github.com/agoracommerce/agora/internal/inventory/inventorytest"
 	"github.com/agoracommerce/agora/internal/inventory/sqlstore"
 	"github.com/agoracommerce/agora/internal/platform/events"
+	"github.com/agoracommerce/agora/internal/platform/kafkatest"
 	"github.com/agoracommerce/agora/internal/platform/outbox"
+	"github.com/agoracommerce/agora/internal/platform/outbox/outboxtest"
 	"github.com/agoracommerce/agora/internal/platform/sqldb"
 	"github.com/agoracommerce/agora/internal/platform/sqldb/sqldbtest"
 )
@@ -29,8 +31,8 @@ func TestRepository(t *testing.T) {
 	t.Parallel()
 	sqldbtest.Each(t, func(t *testing.T, open func(testing.TB) *sqldb.DB) {
 		inventorytest.TestRepository(t, func(t *testing.T) inventorytest.Subject {
-			st, ob := newStore(t, open(t), inventorytest.Codec(t))
-			return inventorytest.Subject{Repo: st, Outbox: func(t *testing.T) []events.Event { return inventorytest.OutboxEvents(t, ob) }}
+			st, ob := newStore(t, open(t), kafkatest.Codec(t))
+			return inventorytest.Subject{Repo: st, Outbox: func(t *testing.T) []events.Event { return outboxtest.Pending(t, ob) }}
 		})
 	})
 }
@@ -40,7 +42,7 @@ func TestNewValidates(t *testing.T) {
 	db := sqldbtest.SQLite(t)
 	ob, err := outbox.NewStore(context.Background(), db)
 	require.NoError(t, err)
-	_, err = sqlstore.New(context.Background(), nil, ob, inventorytest.Codec(t))
+	_, err = sqlstore.New(context.Background(), nil, ob, kafkatest.Codec(t))
 	require.Error(t, err)
 	_, err = sqlstore.New(context.Background(), db, ob, nil)
 	require.Error(t, err)

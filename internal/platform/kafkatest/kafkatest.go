@@ -59,21 +59,35 @@ func Each(t *testing.T, fn func(t *testing.T, b *Bus)) {
 // SQLite file in the test's temp dir), served on 127.0.0.1.
 func New(t *testing.T, brokers []string) *Bus {
 	t.Helper()
-	store, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "registry.db"))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = store.Close() })
-	srv, err := schemaregistry.NewServer(store)
-	require.NoError(t, err)
-	reg := httptest.NewServer(srv)
-	t.Cleanup(reg.Close)
-	registry, err := sr.NewClient(sr.URLs(reg.URL))
-	require.NoError(t, err)
-	codec, err := events.NewCodec(events.CodecConfig{Registry: registry, Sources: protos.FS, AutoRegister: true})
-	require.NoError(t, err)
+	codec, registry, url := newCodec(t)
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
 	require.NoError(t, err)
 	t.Cleanup(cl.Close)
-	return &Bus{Brokers: brokers, Codec: codec, Registry: registry, RegistryURL: reg.URL, Admin: kadm.NewClient(cl)}
+	return &Bus{Brokers: brokers, Codec: codec, Registry: registry, RegistryURL: url, Admin: kadm.NewClient(cl)}
+}
+
+// Codec returns an event codec (auto-registering) over its own embedded
+// schema registry, as in local mode, for tests that need no broker.
+func Codec(tb testing.TB) *events.Codec {
+	tb.Helper()
+	codec, _, _ := newCodec(tb)
+	return codec
+}
+
+func newCodec(tb testing.TB) (*events.Codec, *sr.Client, string) {
+	tb.Helper()
+	store, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(tb.TempDir(), "registry.db"))
+	require.NoError(tb, err)
+	tb.Cleanup(func() { _ = store.Close() })
+	srv, err := schemaregistry.NewServer(store)
+	require.NoError(tb, err)
+	reg := httptest.NewServer(srv)
+	tb.Cleanup(reg.Close)
+	registry, err := sr.NewClient(sr.URLs(reg.URL))
+	require.NoError(tb, err)
+	codec, err := events.NewCodec(events.CodecConfig{Registry: registry, Sources: protos.FS, AutoRegister: true})
+	require.NoError(tb, err)
+	return codec, registry, reg.URL
 }
 
 // Topic creates a fresh topic with the given partitions, deleted (with the

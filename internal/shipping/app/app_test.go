@@ -9,11 +9,12 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/agoracommerce/agora/internal/platform/kafkatest"
 	"github.com/agoracommerce/agora/internal/platform/outbox"
+	"github.com/agoracommerce/agora/internal/platform/outbox/outboxtest"
 	"github.com/agoracommerce/agora/internal/platform/sqldb/sqldbtest"
 	"github.com/agoracommerce/agora/internal/shipping"
 	"github.com/agoracommerce/agora/internal/shipping/app"
-	"github.com/agoracommerce/agora/internal/shipping/shippingtest"
 	"github.com/agoracommerce/agora/internal/shipping/simcarrier"
 	"github.com/agoracommerce/agora/internal/shipping/sqlstore"
 )
@@ -76,7 +77,7 @@ func newFixture(t *testing.T, pickup, deliver time.Duration, wrap func(app.Repos
 	db := sqldbtest.SQLite(t)
 	ob, err := outbox.NewStore(ctx, db)
 	require.NoError(t, err)
-	store, err := sqlstore.New(ctx, db, ob, shippingtest.Codec(t))
+	store, err := sqlstore.New(ctx, db, ob, kafkatest.Codec(t))
 	require.NoError(t, err)
 	sim, err := simcarrier.New(simcarrier.Config{PickupAfter: pickup, DeliverAfter: deliver})
 	require.NoError(t, err)
@@ -90,7 +91,7 @@ func newFixture(t *testing.T, pickup, deliver time.Duration, wrap func(app.Repos
 	require.NoError(t, err)
 	return fixture{svc: svc, repo: repo, clock: clk, carrier: c, events: func() []string {
 		var out []string
-		for _, e := range shippingtest.OutboxEvents(t, ob) {
+		for _, e := range outboxtest.Pending(t, ob) {
 			out = append(out, e.Metadata.Type[len("agora.shipping.v1."):])
 		}
 		return out

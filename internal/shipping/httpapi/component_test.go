@@ -21,6 +21,7 @@ import (
 	"github.com/agoracommerce/agora/internal/platform/httpserver"
 	"github.com/agoracommerce/agora/internal/platform/idempotency"
 	idemsql "github.com/agoracommerce/agora/internal/platform/idempotency/sqlstore"
+	"github.com/agoracommerce/agora/internal/platform/kafkatest"
 	"github.com/agoracommerce/agora/internal/platform/outbox"
 	"github.com/agoracommerce/agora/internal/platform/problem"
 	"github.com/agoracommerce/agora/internal/platform/sqldb/sqldbtest"
@@ -28,7 +29,6 @@ import (
 	"github.com/agoracommerce/agora/internal/shipping"
 	"github.com/agoracommerce/agora/internal/shipping/app"
 	"github.com/agoracommerce/agora/internal/shipping/httpapi"
-	"github.com/agoracommerce/agora/internal/shipping/shippingtest"
 	"github.com/agoracommerce/agora/internal/shipping/simcarrier"
 	"github.com/agoracommerce/agora/internal/shipping/sqlstore"
 )
@@ -48,7 +48,7 @@ func newService(t *testing.T) *service {
 	db := sqldbtest.SQLite(t)
 	ob, err := outbox.NewStore(ctx, db)
 	require.NoError(t, err)
-	store, err := sqlstore.New(ctx, db, ob, shippingtest.Codec(t))
+	store, err := sqlstore.New(ctx, db, ob, kafkatest.Codec(t))
 	require.NoError(t, err)
 	carrier, err := simcarrier.New(simcarrier.Config{})
 	require.NoError(t, err)

@@ -13,9 +13,9 @@ import (
 
 	shippingv1 "github.com/agoracommerce/agora/gen/proto/agora/shipping/v1"
 	"github.com/agoracommerce/agora/internal/platform/kafkatest"
+	"github.com/agoracommerce/agora/internal/platform/outbox/outboxtest"
 	"github.com/agoracommerce/agora/internal/platform/sqldb/sqldbtest"
 	"github.com/agoracommerce/agora/internal/shipping"
-	"github.com/agoracommerce/agora/internal/shipping/shippingtest"
 )
 
 // The events a change writes to the outbox decode, through the codec and
@@ -83,7 +83,7 @@ func TestEventContract(t *testing.T) {
 			ShipmentCancelled: &shippingv1.ShipmentCancelled{ShipmentId: cancelled, OrderId: "order-cancel", Carrier: "agora-sim",
 				TrackingNumber: "AG0123456789", OccurredAt: ts}}}},
 	}
-	evs := shippingtest.OutboxEvents(t, ob)
+	evs := outboxtest.Pending(t, ob)
 	require.Len(t, evs, len(want))
 	for i, ev := range evs {
 		require.Equal(t, "shipping.shipments.v1", ev.Topic)

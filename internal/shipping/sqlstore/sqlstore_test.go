@@ -7,7 +7,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/agoracommerce/agora/internal/platform/events"
+	"github.com/agoracommerce/agora/internal/platform/kafkatest"
 	"github.com/agoracommerce/agora/internal/platform/outbox"
+	"github.com/agoracommerce/agora/internal/platform/outbox/outboxtest"
 	"github.com/agoracommerce/agora/internal/platform/sqldb"
 	"github.com/agoracommerce/agora/internal/platform/sqldb/sqldbtest"
 	"github.com/agoracommerce/agora/internal/shipping/shippingtest"
@@ -29,8 +31,8 @@ func TestRepository(t *testing.T) {
 	t.Parallel()
 	sqldbtest.Each(t, func(t *testing.T, open func(testing.TB) *sqldb.DB) {
 		shippingtest.TestRepository(t, func(t *testing.T) shippingtest.Subject {
-			st, ob := newStore(t, open(t), shippingtest.Codec(t))
-			return shippingtest.Subject{Repo: st, Outbox: func(t *testing.T) []events.Event { return shippingtest.OutboxEvents(t, ob) }}
+			st, ob := newStore(t, open(t), kafkatest.Codec(t))
+			return shippingtest.Subject{Repo: st, Outbox: func(t *testing.T) []events.Event { return outboxtest.Pending(t, ob) }}
 		})
 	})
 }
@@ -40,9 +42,9 @@ func TestNewValidates(t *testing.T) {
 	db := sqldbtest.SQLite(t)
 	ob, err := outbox.NewStore(context.Background(), db)
 	require.NoError(t, err)
-	_, err = sqlstore.New(context.Background(), nil, ob, shippingtest.Codec(t))
+	_, err = sqlstore.New(context.Background(), nil, ob, kafkatest.Codec(t))
 	require.Error(t, err)
-	_, err = sqlstore.New(context.Background(), db, nil, shippingtest.Codec(t))
+	_, err = sqlstore.New(context.Background(), db, nil, kafkatest.Codec(t))
 	require.Error(t, err)
 	_, err = sqlstore.New(context.Background(), db, ob, nil)
 	require.Error(t, err)

@@ -500,3 +500,19 @@ func relayLoop(ctx context.Context, src outbox.Source, owner string, batch int, 
 // ErrRollback is what a WriteRolledBack implementation may return from its
 // unit of work to roll it back; it is not an error of the suite.
 var ErrRollback = errors.New("outboxtest: roll back")
+
+// Pending lists the unpublished events of an SQL outbox, oldest first;
+// services' repository suites use it to see what a change wrote. It leases
+// the rows to a test owner for an hour.
+func Pending(t *testing.T, ob *outbox.Store) []events.Event {
+	t.Helper()
+	rows, err := ob.Claim(context.Background(), "outboxtest-pending", 100_000, time.Hour)
+	if err != nil {
+		t.Fatalf("outbox pending events: %v", err)
+	}
+	out := make([]events.Event, len(rows))
+	for i, r := range rows {
+		out[i] = r.Event
+	}
+	return out
+}
