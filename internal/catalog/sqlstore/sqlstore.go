@@ -23,9 +23,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgconn"
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/agoracommerce/agora/internal/catalog"
 	"github.com/agoracommerce/agora/internal/catalog/app"
@@ -375,34 +372,13 @@ func encodeCollections(d catalog.Details) (attrs, images string, err error) {
 // into onUnique, the category foreign key into ErrCategoryNotFound) and
 // marks the database's transient failures retryable.
 func (s *Store) classify(err error, onUnique error) error {
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		switch {
-		case pe.Code == "23505" && onUnique != nil:
-			return onUnique
-		case pe.Code == "23503":
-			return catalog.ErrCategoryNotFound
-		case strings.HasPrefix(pe.Code, "40"), strings.HasPrefix(pe.Code, "08"), strings.HasPrefix(pe.Code, "57P"), strings.HasPrefix(pe.Code, "53"):
-			return fault.Retryable(err)
-		}
-		return err
+	switch {
+	case onUnique != nil && sqldb.IsUniqueViolation(err):
+		return onUnique
+	case sqldb.IsForeignKeyViolation(err):
+		return catalog.ErrCategoryNotFound
 	}
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		switch code := se.Code(); {
-		case code == sqlite3.SQLITE_CONSTRAINT_UNIQUE && onUnique != nil:
-			return onUnique
-		case code == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
-			return catalog.ErrCategoryNotFound
-		case code&0xff == sqlite3.SQLITE_BUSY, code&0xff == sqlite3.SQLITE_LOCKED:
-			return fault.Retryable(err)
-		}
-		return err
-	}
-	if pgconn.SafeToRetry(err) || pgconn.Timeout(err) {
-		return fault.Retryable(err)
-	}
-	return err
+	return sqldb.Classify(err)
 }
 
 // escapeLike escapes LIKE's wildcards and its escape character.

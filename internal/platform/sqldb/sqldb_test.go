@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/agoracommerce/agora/internal/platform/fault"
 	"github.com/agoracommerce/agora/internal/platform/sqldb"
 	"github.com/agoracommerce/agora/internal/platform/sqldb/sqldbtest"
 )
@@ -89,4 +90,31 @@ func TestSQLiteFileIsDurableAcrossOpen(t *testing.T) {
 	var name string
 	require.NoError(t, db.QueryRowContext(ctx, "SELECT name FROM items WHERE id = 1").Scan(&name))
 	require.Equal(t, "a", name)
+}
+
+// Constraint violations are recognised the same way on both dialects.
+func TestViolations(t *testing.T) {
+	t.Parallel()
+	sqldbtest.Each(t, func(t *testing.T, open func(testing.TB) *sqldb.DB) {
+		ctx := context.Background()
+		db := open(t)
+		for _, stmt := range []string{
+			"CREATE TABLE parents (id INTEGER PRIMARY KEY)",
+			"CREATE TABLE children (id INTEGER PRIMARY KEY, parent INTEGER NOT NULL REFERENCES parents (id), name TEXT UNIQUE)",
+			"INSERT INTO parents (id) VALUES (1)",
+			"INSERT INTO children (id, parent, name) VALUES (1, 1, 'a')",
+		} {
+			_, err := db.ExecContext(ctx, stmt)
+			require.NoError(t, err, stmt)
+		}
+		_, err := db.ExecContext(ctx, "INSERT INTO children (id, parent, name) VALUES (2, 1, 'a')")
+		require.True(t, sqldb.IsUniqueViolation(err), "unique: %v", err)
+		require.False(t, sqldb.IsForeignKeyViolation(err))
+		_, err = db.ExecContext(ctx, "INSERT INTO children (id, parent, name) VALUES (1, 1, 'b')")
+		require.True(t, sqldb.IsUniqueViolation(err), "primary key: %v", err)
+		_, err = db.ExecContext(ctx, "INSERT INTO children (id, parent, name) VALUES (3, 9, 'c')")
+		require.True(t, sqldb.IsForeignKeyViolation(err), "foreign key: %v", err)
+		require.False(t, fault.IsRetryable(sqldb.Classify(err)), "a violation is permanent")
+		require.Nil(t, sqldb.Classify(nil))
+	})
 }

@@ -3,16 +3,13 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/golang-migrate/migrate/v4/database"
 	pgxmigrate "github.com/golang-migrate/migrate/v4/database/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 
-	"github.com/agoracommerce/agora/internal/platform/fault"
+	"github.com/agoracommerce/agora/internal/platform/sqldb"
 )
 
 // OpenPostgres connects to the PostgreSQL database at url (a postgres://
@@ -40,23 +37,8 @@ func OpenPostgres(ctx context.Context, url string) (*Store, error) {
 	return &Store{db: db, d: dialect{name: "postgres", numbered: true, isUnique: pgIsUnique, classify: pgClassify}}, nil
 }
 
-func pgIsUnique(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == "23505"
-}
+func pgIsUnique(err error) bool { return sqldb.IsUniqueViolation(err) }
 
 // pgClassify marks serialization failures, deadlocks, lost connections and
 // server shutdowns retryable.
-func pgClassify(err error) error {
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		if strings.HasPrefix(pe.Code, "40") || strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "57P") {
-			return fault.Retryable(err)
-		}
-		return err
-	}
-	if pgconn.SafeToRetry(err) || pgconn.Timeout(err) {
-		return fault.Retryable(err)
-	}
-	return err
-}
+func pgClassify(err error) error { return sqldb.Classify(err) }

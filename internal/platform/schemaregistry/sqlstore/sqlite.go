@@ -3,16 +3,13 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/golang-migrate/migrate/v4/database"
 	sqlitemigrate "github.com/golang-migrate/migrate/v4/database/sqlite"
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
 
-	"github.com/agoracommerce/agora/internal/platform/fault"
+	"github.com/agoracommerce/agora/internal/platform/sqldb"
 )
 
 // sqliteBusyTimeoutMS is how long a writer waits for another writer's lock.
@@ -49,22 +46,6 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	return &Store{db: db, d: dialect{name: "sqlite", isUnique: sqliteIsUnique, classify: sqliteClassify}}, nil
 }
 
-func sqliteCode(err error) (int, bool) {
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		return se.Code(), true
-	}
-	return 0, false
-}
+func sqliteIsUnique(err error) bool { return sqldb.IsUniqueViolation(err) }
 
-func sqliteIsUnique(err error) bool {
-	code, ok := sqliteCode(err)
-	return ok && (code == sqlite3.SQLITE_CONSTRAINT_UNIQUE || code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
-}
-
-func sqliteClassify(err error) error {
-	if code, ok := sqliteCode(err); ok && (code&0xff == sqlite3.SQLITE_BUSY || code&0xff == sqlite3.SQLITE_LOCKED) {
-		return fault.Retryable(err)
-	}
-	return err
-}
+func sqliteClassify(err error) error { return sqldb.Classify(err) }
