@@ -13,6 +13,10 @@ import (
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
+	cartapp "github.com/agoracommerce/agora/internal/cart/app"
+	carthttp "github.com/agoracommerce/agora/internal/cart/httpapi"
+	cartkafka "github.com/agoracommerce/agora/internal/cart/kafka"
+	cartsql "github.com/agoracommerce/agora/internal/cart/sqlstore"
 	catalogapp "github.com/agoracommerce/agora/internal/catalog/app"
 	cataloghttp "github.com/agoracommerce/agora/internal/catalog/httpapi"
 	catalogsql "github.com/agoracommerce/agora/internal/catalog/sqlstore"
@@ -24,6 +28,7 @@ import (
 	"github.com/agoracommerce/agora/internal/payment/simgateway"
 	paymentsql "github.com/agoracommerce/agora/internal/payment/sqlstore"
 	"github.com/agoracommerce/agora/internal/platform/config"
+	"github.com/agoracommerce/agora/internal/platform/consumer"
 	"github.com/agoracommerce/agora/internal/platform/host"
 	"github.com/agoracommerce/agora/internal/platform/httpserver"
 	"github.com/agoracommerce/agora/internal/platform/lifecycle"
@@ -43,6 +48,7 @@ type serviceBuilder func(ctx context.Context, env config.Options) (*host.Infra, 
 // services lists the services `agora serve` can run.
 func services() map[string]serviceBuilder {
 	return map[string]serviceBuilder{
+		"cart":      buildCart,
 		"catalog":   buildCatalog,
 		"inventory": buildInventory,
 		"payment":   buildPayment,
@@ -304,5 +310,46 @@ func buildPayment(ctx context.Context, env config.Options) (*host.Infra, []lifec
 			return nil, err
 		}
 		return []lifecycle.Component{in.Relay(), in.InboxJanitor(time.Hour), web}, nil
+	})
+}
+
+type cartConfig struct {
+	host.Config
+	IdleTTL        time.Duration `env:"IDLE_TTL" default:"168h" validate:"min=1m"`
+	ExpiryInterval time.Duration `env:"EXPIRY_INTERVAL" default:"1m" validate:"min=100ms,max=1h"`
+}
+
+func buildCart(ctx context.Context, env config.Options) (*host.Infra, []lifecycle.Component, error) {
+	cfg := &cartConfig{}
+	return build(ctx, env, "cart", cfg, func(in *host.Infra) ([]lifecycle.Component, error) {
+		store, err := cartsql.New(ctx, in.DB, in.Outbox, in.Codec)
+		if err != nil {
+			return nil, err
+		}
+		svc, err := cartapp.New(store, store, cartapp.Config{IdleTTL: cfg.IdleTTL})
+		if err != nil {
+			return nil, err
+		}
+		api, err := carthttp.New(svc)
+		if err != nil {
+			return nil, err
+		}
+		web, err := edge(in, carthttp.Document, carthttp.Problems, api.Mount)
+		if err != nil {
+			return nil, err
+		}
+		// The price read model, fed by the catalog's product events.
+		handler, err := cartkafka.Products(svc)
+		if err != nil {
+			return nil, err
+		}
+		products, err := in.Consumer(consumer.Config{Group: cartkafka.Group, Topics: []string{cartkafka.Topic}, Handler: handler})
+		if err != nil {
+			return nil, err
+		}
+		expiry := ticker(in, "cart-expiry", func(ctx context.Context, onError func(error)) error {
+			return svc.RunExpiry(ctx, cfg.ExpiryInterval, onError)
+		})
+		return []lifecycle.Component{in.Relay(), in.InboxJanitor(time.Hour), expiry, products, web}, nil
 	})
 }
