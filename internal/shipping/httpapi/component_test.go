@@ -2,30 +2,18 @@ package httpapi_test
 
 import (
 	"context"
-	"database/sql"
-	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.uber.org/zap"
 
 	"github.com/agoracommerce/agora/internal/platform/auth"
-	"github.com/agoracommerce/agora/internal/platform/auth/devissuer"
-	"github.com/agoracommerce/agora/internal/platform/chassis"
+	"github.com/agoracommerce/agora/internal/platform/chassis/chassistest"
 	"github.com/agoracommerce/agora/internal/platform/httpserver"
-	"github.com/agoracommerce/agora/internal/platform/idempotency"
-	idemsql "github.com/agoracommerce/agora/internal/platform/idempotency/sqlstore"
 	"github.com/agoracommerce/agora/internal/platform/kafkatest"
 	"github.com/agoracommerce/agora/internal/platform/outbox"
 	"github.com/agoracommerce/agora/internal/platform/problem"
 	"github.com/agoracommerce/agora/internal/platform/sqldb/sqldbtest"
-	"github.com/agoracommerce/agora/internal/platform/telemetry"
 	"github.com/agoracommerce/agora/internal/shipping"
 	"github.com/agoracommerce/agora/internal/shipping/app"
 	"github.com/agoracommerce/agora/internal/shipping/httpapi"
@@ -37,9 +25,8 @@ import (
 // chassis over the spec, the real SQLite store, the simulated carrier
 // (moving nothing on its own) and a development issuer.
 type service struct {
-	srv    *httpserver.Server
-	svc    *app.Service
-	issuer *devissuer.Issuer
+	edge *chassistest.Edge
+	svc  *app.Service
 }
 
 func newService(t *testing.T) *service {
@@ -54,63 +41,19 @@ func newService(t *testing.T) *service {
 	require.NoError(t, err)
 	svc, err := app.New(store, carrier, app.Config{})
 	require.NoError(t, err)
-
-	var iss *devissuer.Issuer
-	jwks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { iss.Handler().ServeHTTP(w, r) }))
-	t.Cleanup(jwks.Close)
-	iss, err = devissuer.New(devissuer.Config{Mode: "local", DataDir: t.TempDir(), Issuer: jwks.URL})
-	require.NoError(t, err)
-	verifier, err := auth.NewVerifier(iss.VerifierConfig())
-	require.NoError(t, err)
-
-	tel, err := telemetry.Setup(ctx, telemetry.Config{Service: "shipping", TracesExporter: telemetry.ExporterNone, MetricsExporter: telemetry.ExporterNone})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
 	doc, err := httpapi.Document()
 	require.NoError(t, err)
 	problems, err := httpapi.Problems()
 	require.NoError(t, err)
-
-	var (
-		mu       sync.Mutex
-		mismatch []error
-	)
-	srv, err := chassis.NewHTTP(chassis.Config{
-		HTTP: httpserver.Config{Document: doc, Problems: problems,
-			ResponseValidation: func(_ *http.Request, err error) { mu.Lock(); defer mu.Unlock(); mismatch = append(mismatch, err) }},
-		BearerSchemes: []string{"bearerAuth"},
-	}, chassis.Deps{Logger: zap.NewNop(), Telemetry: tel, Verifier: verifier, Idempotency: idempotencyStore(t)})
-	require.NoError(t, err)
 	api, err := httpapi.New(svc)
 	require.NoError(t, err)
-	httpapi.Mount(srv, api)
-	t.Cleanup(func() {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, err := range mismatch {
-			t.Errorf("response does not match the spec: %v", err)
-		}
-	})
-	return &service{srv: srv, svc: svc, issuer: iss}
-}
-
-func idempotencyStore(t *testing.T) idempotency.Store {
-	t.Helper()
-	dsn := "file:" + filepath.Join(t.TempDir(), "idempotency.db") + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)"
-	require.NoError(t, idemsql.Migrate(idemsql.SQLite, dsn, idemsql.DefaultTable))
-	db, err := sql.Open("sqlite", dsn)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = db.Close() })
-	s, err := idemsql.New(db, idemsql.Config{Dialect: idemsql.SQLite})
-	require.NoError(t, err)
-	return s
+	edge := chassistest.NewEdge(t, doc, problems, func(srv *httpserver.Server) { httpapi.Mount(srv, api) })
+	return &service{edge: edge, svc: svc}
 }
 
 func (s *service) token(t *testing.T, subject string, scopes ...string) string {
 	t.Helper()
-	tok, err := s.issuer.Mint(subject, scopes, time.Hour)
-	require.NoError(t, err)
-	return "Bearer " + tok
+	return s.edge.Token(t, subject, scopes...)
 }
 
 type response struct {
@@ -123,24 +66,8 @@ type response struct {
 // do sends one request; headers are name/value pairs, empty values skipped.
 func (s *service) do(t *testing.T, method, target string, headers ...string) response {
 	t.Helper()
-	req := httptest.NewRequest(method, target, http.NoBody)
-	for i := 0; i+1 < len(headers); i += 2 {
-		if headers[i+1] != "" {
-			req.Header.Set(headers[i], headers[i+1])
-		}
-	}
-	rec := httptest.NewRecorder()
-	s.srv.Handler().ServeHTTP(rec, req)
-	res := response{status: rec.Code, header: rec.Header()}
-	body, err := io.ReadAll(rec.Body)
-	require.NoError(t, err)
-	switch rec.Header().Get("Content-Type") {
-	case problem.ContentType:
-		require.NoError(t, json.Unmarshal(body, &res.problem), "problem %s", body)
-	case "application/json":
-		require.NoError(t, json.Unmarshal(body, &res.body))
-	}
-	return res
+	r := s.edge.Do(t, method, target, "", headers...)
+	return response{status: r.Status, header: r.Header, body: r.Body, problem: r.Problem}
 }
 
 func requireProblem(t *testing.T, res response, status int, typ string) {
