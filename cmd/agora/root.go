@@ -23,6 +23,7 @@ services that talk through schema-registered Protobuf events on Kafka.`,
 	root.AddCommand(newTokenCmd())
 	root.AddCommand(newDLQCmd())
 	root.AddCommand(newServeCmd())
+	root.AddCommand(newSchemasCmd())
 	return root
 }
 

@@ -170,6 +170,15 @@ func (c *Codec) Encode(ctx context.Context, topic string, msg proto.Message) ([]
 	return b, nil
 }
 
+// Register makes sure the schema of envelope is known to the registry under
+// topic's subject — registered when the codec auto-registers, looked up
+// otherwise — and returns its ID. Deployment pipelines call it to register
+// every topic's schema before services (which do not auto-register in
+// production) publish.
+func (c *Codec) Register(ctx context.Context, topic string, envelope proto.Message) (int, error) {
+	return c.schemaID(ctx, topic, envelope.ProtoReflect().Descriptor())
+}
+
 // Decode reads the schema ID and message indexes of value, resolves them to
 // a Go message type (asking the registry for IDs it has not seen) and
 // unmarshals the Protobuf bytes.

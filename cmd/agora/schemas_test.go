@@ -1,0 +1,47 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/agoracommerce/agora/internal/platform/kafkatest"
+)
+
+// check fails on an empty registry and passes once register has run, which
+// is how a deployment pipeline uses the two.
+func TestSchemasRegisterThenCheck(t *testing.T) {
+	t.Parallel()
+	bus := kafkatest.New(t, []string{"127.0.0.1:1"}) // only its registry is used
+	ctx := context.Background()
+
+	var out bytes.Buffer
+	err := run(ctx, []string{"schemas", "check", "--registry", bus.RegistryURL}, &out, &out)
+	require.ErrorContains(t, err, "schema not registered")
+
+	out.Reset()
+	require.NoError(t, run(ctx, []string{"schemas", "register", "--registry", bus.RegistryURL}, &out, &out))
+	registered := out.String()
+	for topic := range topicSchemas() {
+		require.Contains(t, registered, topic+"-value")
+	}
+
+	out.Reset()
+	require.NoError(t, run(ctx, []string{"schemas", "check", "--registry", bus.RegistryURL}, &out, &out))
+	require.Equal(t, registered, out.String(), "check finds the IDs register gave")
+	require.Len(t, strings.Split(strings.TrimSpace(out.String()), "\n"), len(topicSchemas()))
+
+	subjects, err := bus.Registry.Subjects(ctx)
+	require.NoError(t, err)
+	require.Contains(t, subjects, "agora/common/v1/money.proto", "imports are registered under their paths")
+}
+
+func TestSchemasNeedARegistry(t *testing.T) {
+	t.Setenv("AGORA_SCHEMA_REGISTRY_URL", "")
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"schemas", "check"}, &out, &out)
+	require.ErrorContains(t, err, "AGORA_SCHEMA_REGISTRY_URL")
+}
