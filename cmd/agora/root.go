@@ -21,6 +21,7 @@ services that talk through schema-registered Protobuf events on Kafka.`,
 	}
 	root.AddCommand(newVersionCmd())
 	root.AddCommand(newTokenCmd())
+	root.AddCommand(newIssuerCmd())
 	root.AddCommand(newDLQCmd())
 	root.AddCommand(newServeCmd())
 	root.AddCommand(newSchemasCmd())
