@@ -25,6 +25,7 @@ services that talk through schema-registered Protobuf events on Kafka.`,
 	root.AddCommand(newDLQCmd())
 	root.AddCommand(newServeCmd())
 	root.AddCommand(newSchemasCmd())
+	root.AddCommand(newRegistryCmd())
 	return root
 }
 
