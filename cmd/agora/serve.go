@@ -156,11 +156,12 @@ func edge(in *host.Infra, document func() (*openapi3.T, error), problems func() 
 	return web, err
 }
 
-// ticker runs a service's periodic job as a component, logging failures.
-func ticker(in *host.Infra, name string, run func(ctx context.Context, onError func(error)) error) lifecycle.Component {
-	return lifecycle.Func(in.Service+"-"+name, func(ctx context.Context) error {
-		return run(ctx, func(err error) { in.Logger.Warn(name+" failed", zap.Error(err)) })
-	}, nil)
+// every runs one of a service's periodic jobs as a component, logging the
+// rounds that fail.
+func every(in *host.Infra, name string, interval time.Duration, round func(ctx context.Context) error) lifecycle.Component {
+	return lifecycle.Every(in.Service+"-"+name, interval, round, func(err error) {
+		in.Logger.Warn(name+" failed", zap.Error(err))
+	})
 }
 
 type catalogConfig struct {
@@ -213,8 +214,9 @@ func buildInventory(ctx context.Context, env config.Options) (*host.Infra, []lif
 		if err != nil {
 			return nil, err
 		}
-		expiry := ticker(in, "reservation-expiry", func(ctx context.Context, onError func(error)) error {
-			return svc.RunExpiry(ctx, cfg.ExpiryInterval, onError)
+		expiry := every(in, "reservation-expiry", cfg.ExpiryInterval, func(ctx context.Context) error {
+			_, err := svc.ExpireReservations(ctx, time.Now())
+			return err
 		})
 		return []lifecycle.Component{in.Relay(), in.InboxJanitor(time.Hour), expiry, web}, nil
 	})
@@ -252,8 +254,9 @@ func buildShipping(ctx context.Context, env config.Options) (*host.Infra, []life
 		if err != nil {
 			return nil, err
 		}
-		advancer := ticker(in, "carrier-advancer", func(ctx context.Context, onError func(error)) error {
-			return svc.RunAdvancer(ctx, cfg.AdvanceInterval, onError)
+		advancer := every(in, "carrier-advancer", cfg.AdvanceInterval, func(ctx context.Context) error {
+			_, err := svc.AdvanceDue(ctx, time.Now())
+			return err
 		})
 		return []lifecycle.Component{in.Relay(), in.InboxJanitor(time.Hour), advancer, web}, nil
 	})
@@ -347,8 +350,9 @@ func buildCart(ctx context.Context, env config.Options) (*host.Infra, []lifecycl
 		if err != nil {
 			return nil, err
 		}
-		expiry := ticker(in, "cart-expiry", func(ctx context.Context, onError func(error)) error {
-			return svc.RunExpiry(ctx, cfg.ExpiryInterval, onError)
+		expiry := every(in, "cart-expiry", cfg.ExpiryInterval, func(ctx context.Context) error {
+			_, err := svc.ExpireCarts(ctx, time.Now())
+			return err
 		})
 		return []lifecycle.Component{in.Relay(), in.InboxJanitor(time.Hour), expiry, products, web}, nil
 	})

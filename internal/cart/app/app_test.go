@@ -270,30 +270,3 @@ func TestExpireCarts(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, n, "expiring again finds nothing")
 }
-
-func TestRunExpiry(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t)
-	ctx := as("alice")
-	v, err := f.svc.CreateCart(ctx, "EUR")
-	require.NoError(t, err)
-	f.clock.Set(t0.Add(2 * time.Hour))
-	require.Error(t, f.svc.RunExpiry(context.Background(), 0, nil))
-
-	run, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- f.svc.RunExpiry(run, time.Millisecond, func(err error) { t.Errorf("expiry round: %v", err) })
-	}()
-	require.Eventually(t, func() bool {
-		got, err := f.svc.Cart(ctx, v.Cart.ID())
-		return err == nil && got.Cart.Status() == cart.StatusExpired
-	}, 10*time.Second, 5*time.Millisecond)
-	cancel()
-	select {
-	case err := <-done:
-		require.NoError(t, err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("RunExpiry did not stop")
-	}
-}

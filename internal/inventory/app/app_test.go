@@ -150,26 +150,3 @@ func TestExpireReservations(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, n, "expiring again releases nothing twice")
 }
-
-func TestRunExpiry(t *testing.T) {
-	t.Parallel()
-	svc, _, c := newService(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	_, err := svc.ReceiveStock(ctx, "SKU", "ams-1", 1, "")
-	require.NoError(t, err)
-	_, err = svc.ReserveForOrder(ctx, "o-1", []inventory.Line{{SKU: "SKU", Quantity: 1}}, t0.Add(time.Minute))
-	require.NoError(t, err)
-	c.Set(t0.Add(time.Minute))
-
-	require.Error(t, svc.RunExpiry(ctx, 0, nil))
-	done := make(chan error, 1)
-	go func() {
-		done <- svc.RunExpiry(ctx, time.Millisecond, func(err error) { t.Errorf("expiry round: %v", err) })
-	}()
-	require.Eventually(t, func() bool {
-		r, err := svc.Reservation(context.Background(), "o-1")
-		return err == nil && r.Status() == inventory.StatusReleased
-	}, 10*time.Second, 5*time.Millisecond)
-	cancel()
-	require.NoError(t, <-done)
-}

@@ -101,25 +101,3 @@ func (s *Service) ExpireReservations(ctx context.Context, now time.Time) (int, e
 		}
 	}
 }
-
-// RunExpiry calls ExpireReservations every interval until ctx ends, and
-// returns nil then. Errors of a round go to onError (which may be nil) and
-// do not stop the loop. It is meant to run on a goroutine owned by the
-// process's lifecycle.
-func (s *Service) RunExpiry(ctx context.Context, interval time.Duration, onError func(error)) error {
-	if interval <= 0 {
-		return errors.New("inventory app: expiry interval must be positive")
-	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			if _, err := s.ExpireReservations(ctx, s.now()); err != nil && onError != nil && ctx.Err() == nil {
-				onError(err)
-			}
-		}
-	}
-}

@@ -227,27 +227,16 @@ func (in *Infra) Relay() lifecycle.Component {
 }
 
 // InboxJanitor returns a component that purges inbox entries older than
-// Config.InboxRetention, once at start and then every interval. Keep the
-// retention longer than any redelivery (topic retention, DLQ redrive).
+// Config.InboxRetention every interval. Keep the retention longer than any
+// redelivery (topic retention, DLQ redrive).
 func (in *Infra) InboxJanitor(interval time.Duration) lifecycle.Component {
-	return lifecycle.Func(in.Service+"-inbox-janitor", func(ctx context.Context) error {
-		ticker := time.NewTicker(interval)
-		defer ticker.Stop()
-		for {
-			n, err := in.Inbox.Cleanup(ctx, time.Now().Add(-in.Config.InboxRetention))
-			switch {
-			case err != nil && ctx.Err() == nil:
-				in.Logger.Warn("inbox cleanup failed", zap.Error(err))
-			case n > 0:
-				in.Logger.Info("inbox cleaned up", zap.Int64("entries", n))
-			}
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-ticker.C:
-			}
+	return lifecycle.Every(in.Service+"-inbox-janitor", interval, func(ctx context.Context) error {
+		n, err := in.Inbox.Cleanup(ctx, time.Now().Add(-in.Config.InboxRetention))
+		if n > 0 {
+			in.Logger.Info("inbox cleaned up", zap.Int64("entries", n))
 		}
-	}, nil)
+		return err
+	}, func(err error) { in.Logger.Warn("inbox cleanup failed", zap.Error(err)) })
 }
 
 // Consumer returns a consumer group member of this service as a component.

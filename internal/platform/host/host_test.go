@@ -77,7 +77,7 @@ func TestServiceProcessEndToEnd(t *testing.T) {
 		_, err := tx.ExecContext(ctx, "INSERT INTO inbox (consumer_group, event_id, processed_at) VALUES ('g', 'old', ?)", time.Now().Add(-2*time.Hour).UnixMicro())
 		return err
 	}))
-	require.NoError(t, runner.Add(infra.Relay(), infra.InboxJanitor(time.Hour), httpComponent))
+	require.NoError(t, runner.Add(infra.Relay(), infra.InboxJanitor(10*time.Millisecond), httpComponent))
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- runner.Run(runCtx) }()

@@ -273,23 +273,3 @@ func TestAdvanceDue(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, shipping.StatusCancelled, sh.Status())
 }
-
-func TestRunAdvancer(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t, time.Minute, time.Minute, nil)
-	_, err := f.svc.RequestShipment(context.Background(), "order-1", "customer-1", addr, lines)
-	require.NoError(t, err)
-	f.clock.Set(t0.Add(time.Hour))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- f.svc.RunAdvancer(ctx, time.Millisecond, func(err error) { t.Errorf("round: %v", err) })
-	}()
-	require.Eventually(t, func() bool {
-		sh, err := f.svc.ShipmentOfOrder(context.Background(), "order-1")
-		return err == nil && sh.Status() == shipping.StatusInTransit
-	}, 10*time.Second, time.Millisecond)
-	cancel()
-	require.NoError(t, <-done)
-	require.Error(t, f.svc.RunAdvancer(context.Background(), 0, nil))
-}

@@ -147,25 +147,3 @@ func (s *Service) AdvanceDue(ctx context.Context, now time.Time) (int, error) {
 		}
 	}
 }
-
-// RunAdvancer calls AdvanceDue every interval until ctx ends, and returns
-// nil then. Errors of a round go to onError (which may be nil) and do not
-// stop the loop. It is meant to run on a goroutine owned by the process's
-// lifecycle, in the modes whose carrier moves shipments on a schedule.
-func (s *Service) RunAdvancer(ctx context.Context, interval time.Duration, onError func(error)) error {
-	if interval <= 0 {
-		return errors.New("shipping app: advance interval must be positive")
-	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			if _, err := s.AdvanceDue(ctx, s.now()); err != nil && onError != nil && ctx.Err() == nil {
-				onError(err)
-			}
-		}
-	}
-}
