@@ -6,10 +6,10 @@
 package eventsout
 
 import (
-	"context"
-	"errors"
 	"fmt"
+	"time"
 
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	cartv1 "github.com/agoracommerce/agora/gen/proto/agora/cart/v1"
@@ -25,33 +25,14 @@ const (
 )
 
 // Encoder encodes cart events with a codec. Safe for concurrent use.
-type Encoder struct {
-	codec *events.Codec
-}
+type Encoder = events.Encoder[cart.Event]
 
-// New returns an Encoder over codec.
+// New returns an Encoder of Topic over codec.
 func New(codec *events.Codec) (*Encoder, error) {
-	if codec == nil {
-		return nil, errors.New("cart eventsout: a codec is required")
-	}
-	return &Encoder{codec: codec}, nil
-}
-
-// Encode returns the records of evs, in order.
-func (e *Encoder) Encode(ctx context.Context, evs ...cart.Event) ([]events.Event, error) {
-	out := make([]events.Event, 0, len(evs))
-	for _, ev := range evs {
+	return events.NewEncoder(codec, Topic, Source, func(ev cart.Event) (string, proto.Message, time.Time, error) {
 		env, err := Envelope(ev)
-		if err != nil {
-			return nil, err
-		}
-		rec, err := e.codec.NewEvent(ctx, Topic, Source, ev.Key().String(), env, ev.OccurredAt())
-		if err != nil {
-			return nil, fmt.Errorf("cart eventsout: encode %T of %s: %w", ev, ev.Key(), err)
-		}
-		out = append(out, rec)
-	}
-	return out, nil
+		return ev.Key().String(), env, ev.OccurredAt(), err
+	})
 }
 
 // Envelope returns the CartEvent envelope of a domain event.

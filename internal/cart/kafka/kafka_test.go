@@ -121,10 +121,10 @@ func TestProductEventsFromCatalog(t *testing.T) {
 		lamp := newProduct(t, "LAMP-1", details(t, "Lamp", 4999), catalog.StatusActive)
 		require.True(t, lamp.Archive(t0.Add(time.Minute)))
 		mug := newProduct(t, "MUG-1", details(t, "Mug", 899), catalog.StatusDraft)
-		first, err := enc.Encode(ctx, append(append(shirt.Events(), lamp.Events()...), mug.Events()...))
+		first, err := enc.Encode(ctx, append(append(shirt.Events(), lamp.Events()...), mug.Events()...)...)
 		require.NoError(t, err)
 		require.NoError(t, shirt.Replace(details(t, "Red shirt", 1599), catalog.StatusActive, t0.Add(2*time.Minute)))
-		last, err := enc.Encode(ctx, shirt.Events()[3:])
+		last, err := enc.Encode(ctx, shirt.Events()[3:]...)
 		require.NoError(t, err)
 
 		// An event the cart cannot apply: a price of zero.

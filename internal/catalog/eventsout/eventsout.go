@@ -6,10 +6,10 @@
 package eventsout
 
 import (
-	"context"
-	"errors"
 	"fmt"
+	"time"
 
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	catalogv1 "github.com/agoracommerce/agora/gen/proto/agora/catalog/v1"
@@ -26,10 +26,7 @@ const (
 )
 
 // Encoder encodes product events with a codec. Safe for concurrent use.
-type Encoder struct {
-	codec *events.Codec
-	topic string
-}
+type Encoder = events.Encoder[catalog.Event]
 
 // New returns an Encoder publishing to Topic.
 func New(codec *events.Codec) (*Encoder, error) {
@@ -39,33 +36,10 @@ func New(codec *events.Codec) (*Encoder, error) {
 // NewForTopic returns an Encoder publishing to another topic, for tests
 // that keep their records apart.
 func NewForTopic(codec *events.Codec, topic string) (*Encoder, error) {
-	if codec == nil {
-		return nil, errors.New("eventsout: a codec is required")
-	}
-	if topic == "" {
-		return nil, errors.New("eventsout: a topic is required")
-	}
-	return &Encoder{codec: codec, topic: topic}, nil
-}
-
-// Topic returns the topic the Encoder's events go to.
-func (e *Encoder) Topic() string { return e.topic }
-
-// Encode returns the records of evs, in order.
-func (e *Encoder) Encode(ctx context.Context, evs []catalog.Event) ([]events.Event, error) {
-	out := make([]events.Event, 0, len(evs))
-	for _, ev := range evs {
+	return events.NewEncoder(codec, topic, Source, func(ev catalog.Event) (string, proto.Message, time.Time, error) {
 		env, err := Envelope(ev)
-		if err != nil {
-			return nil, err
-		}
-		rec, err := e.codec.NewEvent(ctx, e.topic, Source, ev.ProductID().String(), env, ev.OccurredAt())
-		if err != nil {
-			return nil, fmt.Errorf("eventsout: encode %T of %s: %w", ev, ev.ProductID(), err)
-		}
-		out = append(out, rec)
-	}
-	return out, nil
+		return ev.ProductID().String(), env, ev.OccurredAt(), err
+	})
 }
 
 // Envelope returns the ProductEvent envelope of a domain event.

@@ -50,7 +50,7 @@ var errVersionChanged = errors.New("sqlstore: version changed")
 // Encoder turns domain events into outbox records; *eventsout.Encoder is
 // one.
 type Encoder interface {
-	Encode(ctx context.Context, evs []catalog.Event) ([]events.Event, error)
+	Encode(ctx context.Context, evs ...catalog.Event) ([]events.Event, error)
 }
 
 // Store is the catalog's SQL repository. Safe for concurrent use.
@@ -97,7 +97,7 @@ func (s *Store) Create(ctx context.Context, p *catalog.Product) error {
 	if err != nil {
 		return err
 	}
-	evs, err := s.enc.Encode(ctx, p.Events())
+	evs, err := s.enc.Encode(ctx, p.Events()...)
 	if err != nil {
 		return fmt.Errorf("sqlstore: create product: %w", err)
 	}
@@ -134,7 +134,7 @@ func (s *Store) Update(ctx context.Context, id uuid.UUID, fn func(*catalog.Produ
 			if len(changes) == 0 {
 				return nil
 			}
-			evs, err := s.enc.Encode(ctx, changes)
+			evs, err := s.enc.Encode(ctx, changes...)
 			if err != nil {
 				return err
 			}

@@ -6,11 +6,10 @@
 package eventsout
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"time"
 
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	inventoryv1 "github.com/agoracommerce/agora/gen/proto/agora/inventory/v1"
@@ -26,33 +25,14 @@ const (
 )
 
 // Encoder encodes domain events for the outbox. Safe for concurrent use.
-type Encoder struct {
-	codec *events.Codec
-}
+type Encoder = events.Encoder[inventory.Event]
 
-// NewEncoder returns an Encoder over codec.
+// NewEncoder returns an Encoder of Topic over codec.
 func NewEncoder(codec *events.Codec) (*Encoder, error) {
-	if codec == nil {
-		return nil, errors.New("inventory eventsout: a codec is required")
-	}
-	return &Encoder{codec: codec}, nil
-}
-
-// Encode turns evs into outbox events of Topic.
-func (e *Encoder) Encode(ctx context.Context, evs ...inventory.Event) ([]events.Event, error) {
-	out := make([]events.Event, 0, len(evs))
-	for _, ev := range evs {
+	return events.NewEncoder(codec, Topic, Source, func(ev inventory.Event) (string, proto.Message, time.Time, error) {
 		env, at, err := Envelope(ev)
-		if err != nil {
-			return nil, err
-		}
-		enc, err := e.codec.NewEvent(ctx, Topic, Source, ev.Key(), env, at)
-		if err != nil {
-			return nil, fmt.Errorf("encode %T: %w", ev, err)
-		}
-		out = append(out, enc)
-	}
-	return out, nil
+		return ev.Key(), env, at, err
+	})
 }
 
 // Envelope maps a domain event to its envelope and returns when it

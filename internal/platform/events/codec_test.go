@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sr"
 	"github.com/twmb/franz-go/pkg/sr/srfake"
 	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
 
 	protos "github.com/agoracommerce/agora/api/proto"
@@ -169,4 +170,27 @@ func TestMetadataFromHeadersRequiresCloudEventsFields(t *testing.T) {
 	t.Parallel()
 	_, err := events.MetadataFromHeaders(nil)
 	require.True(t, errors.Is(err, events.ErrInvalidMetadata) && fault.IsPermanent(err))
+}
+
+func TestEncoderMapsAndEncodesInOrder(t *testing.T) {
+	t.Parallel()
+	codec := newCodec(t, newRegistry(t), true)
+	_, err := events.NewEncoder[string](codec, "", "agora/test", nil)
+	require.Error(t, err, "an encoder without topic or envelope function is refused")
+
+	enc, err := events.NewEncoder(codec, "ordering.orders.v1", "agora/test", func(id string) (string, proto.Message, time.Time, error) {
+		if id == "" {
+			return "", nil, time.Time{}, errors.New("no order ID")
+		}
+		return id, placed(id), time.Unix(1, 0), nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, "ordering.orders.v1", enc.Topic())
+	evs, err := enc.Encode(context.Background(), "o-1", "o-2")
+	require.NoError(t, err)
+	require.Len(t, evs, 2)
+	require.Equal(t, []string{"o-1", "o-2"}, []string{evs[0].Key, evs[1].Key})
+	require.Equal(t, "agora.ordering.v1.OrderPlaced", evs[1].Metadata.Type)
+	_, err = enc.Encode(context.Background(), "o-3", "")
+	require.ErrorContains(t, err, "no order ID")
 }
