@@ -30,6 +30,6 @@ mutate() {
 
 mutate removed-field '/^message OrderRejected {/,/^}/{/string reason = 2;/d}' fail
 mutate changed-type '/^message OrderLine {/,/^}/s/int32 quantity = 2;/string quantity = 2;/' fail
-mutate changed-number '/^message OrderConfirmed {/,/^}/s/string order_id = 1;/string order_id = 2;/' fail
-mutate added-field '/^message OrderConfirmed {/,/^}/s/string order_id = 1;/string order_id = 1;\n  string note = 2;/' pass
+mutate changed-number '/^message OrderConfirmed {/,/^}/s/string order_id = 1;/string order_id = 99;/' fail
+mutate added-field '/^message OrderConfirmed {/,/^}/s/string order_id = 1;/string order_id = 1;\n  string note = 99;/' pass
 echo "buf selftest: removed, retyped and renumbered fields are rejected; an added field passes"

@@ -13,7 +13,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kfake"
-
 	"github.com/agoracommerce/agora/internal/platform/auth"
 	"github.com/agoracommerce/agora/internal/platform/auth/devissuer"
 	"github.com/agoracommerce/agora/internal/platform/kafkatest"

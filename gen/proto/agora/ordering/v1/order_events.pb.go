@@ -23,8 +23,153 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// EndReason says why an order was rejected or cancelled.
+type EndReason int32
+
+const (
+	EndReason_END_REASON_UNSPECIFIED EndReason = 0
+	// Inventory could not reserve every line.
+	EndReason_END_REASON_OUT_OF_STOCK EndReason = 1
+	// The payment gateway declined the authorization.
+	EndReason_END_REASON_PAYMENT_DECLINED EndReason = 2
+	// The authorization failed for good (the gateway kept failing).
+	EndReason_END_REASON_PAYMENT_FAILED EndReason = 3
+	// A saga step did not finish before its deadline.
+	EndReason_END_REASON_DEADLINE_EXCEEDED EndReason = 4
+	// The customer cancelled the order.
+	EndReason_END_REASON_CUSTOMER_REQUEST EndReason = 5
+	// An operator cancelled the order.
+	EndReason_END_REASON_OPERATOR_REQUEST EndReason = 6
+)
+
+// Enum value maps for EndReason.
+var (
+	EndReason_name = map[int32]string{
+		0: "END_REASON_UNSPECIFIED",
+		1: "END_REASON_OUT_OF_STOCK",
+		2: "END_REASON_PAYMENT_DECLINED",
+		3: "END_REASON_PAYMENT_FAILED",
+		4: "END_REASON_DEADLINE_EXCEEDED",
+		5: "END_REASON_CUSTOMER_REQUEST",
+		6: "END_REASON_OPERATOR_REQUEST",
+	}
+	EndReason_value = map[string]int32{
+		"END_REASON_UNSPECIFIED":       0,
+		"END_REASON_OUT_OF_STOCK":      1,
+		"END_REASON_PAYMENT_DECLINED":  2,
+		"END_REASON_PAYMENT_FAILED":    3,
+		"END_REASON_DEADLINE_EXCEEDED": 4,
+		"END_REASON_CUSTOMER_REQUEST":  5,
+		"END_REASON_OPERATOR_REQUEST":  6,
+	}
+)
+
+func (x EndReason) Enum() *EndReason {
+	p := new(EndReason)
+	*p = x
+	return p
+}
+
+func (x EndReason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (EndReason) Descriptor() protoreflect.EnumDescriptor {
+	return file_agora_ordering_v1_order_events_proto_enumTypes[0].Descriptor()
+}
+
+func (EndReason) Type() protoreflect.EnumType {
+	return &file_agora_ordering_v1_order_events_proto_enumTypes[0]
+}
+
+func (x EndReason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use EndReason.Descriptor instead.
+func (EndReason) EnumDescriptor() ([]byte, []int) {
+	return file_agora_ordering_v1_order_events_proto_rawDescGZIP(), []int{0}
+}
+
+// SagaStep names the step of the checkout saga an order was in.
+type SagaStep int32
+
+const (
+	SagaStep_SAGA_STEP_UNSPECIFIED SagaStep = 0
+	// Waiting for inventory to reserve the stock.
+	SagaStep_SAGA_STEP_RESERVING_STOCK SagaStep = 1
+	// Waiting for payment to authorize the amount.
+	SagaStep_SAGA_STEP_AUTHORIZING_PAYMENT SagaStep = 2
+	// Confirmed; waiting for shipping to hand the parcel to the carrier.
+	SagaStep_SAGA_STEP_SHIPPING SagaStep = 3
+	// Shipped; waiting for payment to capture the amount.
+	SagaStep_SAGA_STEP_CAPTURING_PAYMENT SagaStep = 4
+	// The saga finished (COMPLETED, REJECTED or CANCELLED).
+	SagaStep_SAGA_STEP_DONE SagaStep = 5
+)
+
+// Enum value maps for SagaStep.
+var (
+	SagaStep_name = map[int32]string{
+		0: "SAGA_STEP_UNSPECIFIED",
+		1: "SAGA_STEP_RESERVING_STOCK",
+		2: "SAGA_STEP_AUTHORIZING_PAYMENT",
+		3: "SAGA_STEP_SHIPPING",
+		4: "SAGA_STEP_CAPTURING_PAYMENT",
+		5: "SAGA_STEP_DONE",
+	}
+	SagaStep_value = map[string]int32{
+		"SAGA_STEP_UNSPECIFIED":         0,
+		"SAGA_STEP_RESERVING_STOCK":     1,
+		"SAGA_STEP_AUTHORIZING_PAYMENT": 2,
+		"SAGA_STEP_SHIPPING":            3,
+		"SAGA_STEP_CAPTURING_PAYMENT":   4,
+		"SAGA_STEP_DONE":                5,
+	}
+)
+
+func (x SagaStep) Enum() *SagaStep {
+	p := new(SagaStep)
+	*p = x
+	return p
+}
+
+func (x SagaStep) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SagaStep) Descriptor() protoreflect.EnumDescriptor {
+	return file_agora_ordering_v1_order_events_proto_enumTypes[1].Descriptor()
+}
+
+func (SagaStep) Type() protoreflect.EnumType {
+	return &file_agora_ordering_v1_order_events_proto_enumTypes[1]
+}
+
+func (x SagaStep) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SagaStep.Descriptor instead.
+func (SagaStep) EnumDescriptor() ([]byte, []int) {
+	return file_agora_ordering_v1_order_events_proto_rawDescGZIP(), []int{1}
+}
+
 // OrderEvent is the value of every record on the topic ordering.orders.v1,
 // keyed by order ID. Exactly one event is set.
+//
+// The ordering service orchestrates the checkout saga through these events:
+// every step it asks of another service is an event on this topic, so the
+// steps of one order reach each participant in the order they were taken.
+//
+//	OrderPlaced            inventory reserves the lines' stock
+//	OrderPaymentRequested  payment authorizes the amount
+//	OrderConfirmed         shipping creates the shipment
+//	OrderShipped           payment captures, inventory commits the stock
+//	OrderCompleted         nothing left to do
+//	OrderRejected          inventory releases anything it reserved late
+//	OrderCancelled         inventory releases, payment voids or refunds,
+//	                       shipping cancels an unshipped shipment
 type OrderEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Event:
@@ -33,6 +178,9 @@ type OrderEvent struct {
 	//	*OrderEvent_OrderConfirmed
 	//	*OrderEvent_OrderRejected
 	//	*OrderEvent_OrderCancelled
+	//	*OrderEvent_OrderPaymentRequested
+	//	*OrderEvent_OrderShipped
+	//	*OrderEvent_OrderCompleted
 	Event         isOrderEvent_Event `protobuf_oneof:"event"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -111,6 +259,33 @@ func (x *OrderEvent) GetOrderCancelled() *OrderCancelled {
 	return nil
 }
 
+func (x *OrderEvent) GetOrderPaymentRequested() *OrderPaymentRequested {
+	if x != nil {
+		if x, ok := x.Event.(*OrderEvent_OrderPaymentRequested); ok {
+			return x.OrderPaymentRequested
+		}
+	}
+	return nil
+}
+
+func (x *OrderEvent) GetOrderShipped() *OrderShipped {
+	if x != nil {
+		if x, ok := x.Event.(*OrderEvent_OrderShipped); ok {
+			return x.OrderShipped
+		}
+	}
+	return nil
+}
+
+func (x *OrderEvent) GetOrderCompleted() *OrderCompleted {
+	if x != nil {
+		if x, ok := x.Event.(*OrderEvent_OrderCompleted); ok {
+			return x.OrderCompleted
+		}
+	}
+	return nil
+}
+
 type isOrderEvent_Event interface {
 	isOrderEvent_Event()
 }
@@ -131,6 +306,18 @@ type OrderEvent_OrderCancelled struct {
 	OrderCancelled *OrderCancelled `protobuf:"bytes,4,opt,name=order_cancelled,json=orderCancelled,proto3,oneof"`
 }
 
+type OrderEvent_OrderPaymentRequested struct {
+	OrderPaymentRequested *OrderPaymentRequested `protobuf:"bytes,5,opt,name=order_payment_requested,json=orderPaymentRequested,proto3,oneof"`
+}
+
+type OrderEvent_OrderShipped struct {
+	OrderShipped *OrderShipped `protobuf:"bytes,6,opt,name=order_shipped,json=orderShipped,proto3,oneof"`
+}
+
+type OrderEvent_OrderCompleted struct {
+	OrderCompleted *OrderCompleted `protobuf:"bytes,7,opt,name=order_completed,json=orderCompleted,proto3,oneof"`
+}
+
 func (*OrderEvent_OrderPlaced) isOrderEvent_Event() {}
 
 func (*OrderEvent_OrderConfirmed) isOrderEvent_Event() {}
@@ -139,12 +326,22 @@ func (*OrderEvent_OrderRejected) isOrderEvent_Event() {}
 
 func (*OrderEvent_OrderCancelled) isOrderEvent_Event() {}
 
+func (*OrderEvent_OrderPaymentRequested) isOrderEvent_Event() {}
+
+func (*OrderEvent_OrderShipped) isOrderEvent_Event() {}
+
+func (*OrderEvent_OrderCompleted) isOrderEvent_Event() {}
+
 // OrderLine is one SKU of an order at the price the customer saw.
 type OrderLine struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Sku           string                 `protobuf:"bytes,1,opt,name=sku,proto3" json:"sku,omitempty"`
-	Quantity      int32                  `protobuf:"varint,2,opt,name=quantity,proto3" json:"quantity,omitempty"`
-	UnitPrice     *v1.Money              `protobuf:"bytes,3,opt,name=unit_price,json=unitPrice,proto3" json:"unit_price,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Sku       string                 `protobuf:"bytes,1,opt,name=sku,proto3" json:"sku,omitempty"`
+	Quantity  int32                  `protobuf:"varint,2,opt,name=quantity,proto3" json:"quantity,omitempty"`
+	UnitPrice *v1.Money              `protobuf:"bytes,3,opt,name=unit_price,json=unitPrice,proto3" json:"unit_price,omitempty"`
+	// The catalog's product ID (a UUID).
+	ProductId string `protobuf:"bytes,4,opt,name=product_id,json=productId,proto3" json:"product_id,omitempty"`
+	// The product's name when the order was placed.
+	Name          string `protobuf:"bytes,5,opt,name=name,proto3" json:"name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -200,21 +397,138 @@ func (x *OrderLine) GetUnitPrice() *v1.Money {
 	return nil
 }
 
-// OrderPlaced starts the checkout saga.
-type OrderPlaced struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	OrderId       string                 `protobuf:"bytes,1,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
-	CustomerId    string                 `protobuf:"bytes,2,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
-	Lines         []*OrderLine           `protobuf:"bytes,3,rep,name=lines,proto3" json:"lines,omitempty"`
-	Total         *v1.Money              `protobuf:"bytes,4,opt,name=total,proto3" json:"total,omitempty"`
-	PlacedAt      *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=placed_at,json=placedAt,proto3" json:"placed_at,omitempty"`
+func (x *OrderLine) GetProductId() string {
+	if x != nil {
+		return x.ProductId
+	}
+	return ""
+}
+
+func (x *OrderLine) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// Address is where an order is shipped.
+type Address struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Name       string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Line1      string                 `protobuf:"bytes,2,opt,name=line1,proto3" json:"line1,omitempty"`
+	Line2      string                 `protobuf:"bytes,3,opt,name=line2,proto3" json:"line2,omitempty"`
+	City       string                 `protobuf:"bytes,4,opt,name=city,proto3" json:"city,omitempty"`
+	Region     string                 `protobuf:"bytes,5,opt,name=region,proto3" json:"region,omitempty"`
+	PostalCode string                 `protobuf:"bytes,6,opt,name=postal_code,json=postalCode,proto3" json:"postal_code,omitempty"`
+	// ISO 3166-1 alpha-2 country code, e.g. "DE".
+	Country       string `protobuf:"bytes,7,opt,name=country,proto3" json:"country,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
+func (x *Address) Reset() {
+	*x = Address{}
+	mi := &file_agora_ordering_v1_order_events_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Address) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Address) ProtoMessage() {}
+
+func (x *Address) ProtoReflect() protoreflect.Message {
+	mi := &file_agora_ordering_v1_order_events_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Address.ProtoReflect.Descriptor instead.
+func (*Address) Descriptor() ([]byte, []int) {
+	return file_agora_ordering_v1_order_events_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Address) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Address) GetLine1() string {
+	if x != nil {
+		return x.Line1
+	}
+	return ""
+}
+
+func (x *Address) GetLine2() string {
+	if x != nil {
+		return x.Line2
+	}
+	return ""
+}
+
+func (x *Address) GetCity() string {
+	if x != nil {
+		return x.City
+	}
+	return ""
+}
+
+func (x *Address) GetRegion() string {
+	if x != nil {
+		return x.Region
+	}
+	return ""
+}
+
+func (x *Address) GetPostalCode() string {
+	if x != nil {
+		return x.PostalCode
+	}
+	return ""
+}
+
+func (x *Address) GetCountry() string {
+	if x != nil {
+		return x.Country
+	}
+	return ""
+}
+
+// OrderPlaced starts the checkout saga: inventory reserves the lines until
+// reservation_expires_at.
+type OrderPlaced struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	OrderId    string                 `protobuf:"bytes,1,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	CustomerId string                 `protobuf:"bytes,2,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	Lines      []*OrderLine           `protobuf:"bytes,3,rep,name=lines,proto3" json:"lines,omitempty"`
+	Total      *v1.Money              `protobuf:"bytes,4,opt,name=total,proto3" json:"total,omitempty"`
+	PlacedAt   *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=placed_at,json=placedAt,proto3" json:"placed_at,omitempty"`
+	// The cart the order was placed from (a UUID).
+	CartId string `protobuf:"bytes,6,opt,name=cart_id,json=cartId,proto3" json:"cart_id,omitempty"`
+	// Where the customer's notifications go.
+	CustomerEmail   string   `protobuf:"bytes,7,opt,name=customer_email,json=customerEmail,proto3" json:"customer_email,omitempty"`
+	ShippingAddress *Address `protobuf:"bytes,8,opt,name=shipping_address,json=shippingAddress,proto3" json:"shipping_address,omitempty"`
+	// Until when inventory keeps the reservation; the saga finishes or
+	// compensates before then.
+	ReservationExpiresAt *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=reservation_expires_at,json=reservationExpiresAt,proto3" json:"reservation_expires_at,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
 func (x *OrderPlaced) Reset() {
 	*x = OrderPlaced{}
-	mi := &file_agora_ordering_v1_order_events_proto_msgTypes[2]
+	mi := &file_agora_ordering_v1_order_events_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -226,7 +540,7 @@ func (x *OrderPlaced) String() string {
 func (*OrderPlaced) ProtoMessage() {}
 
 func (x *OrderPlaced) ProtoReflect() protoreflect.Message {
-	mi := &file_agora_ordering_v1_order_events_proto_msgTypes[2]
+	mi := &file_agora_ordering_v1_order_events_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -239,7 +553,7 @@ func (x *OrderPlaced) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderPlaced.ProtoReflect.Descriptor instead.
 func (*OrderPlaced) Descriptor() ([]byte, []int) {
-	return file_agora_ordering_v1_order_events_proto_rawDescGZIP(), []int{2}
+	return file_agora_ordering_v1_order_events_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *OrderPlaced) GetOrderId() string {
@@ -277,17 +591,131 @@ func (x *OrderPlaced) GetPlacedAt() *timestamppb.Timestamp {
 	return nil
 }
 
-// OrderConfirmed: stock is reserved and payment authorized.
+func (x *OrderPlaced) GetCartId() string {
+	if x != nil {
+		return x.CartId
+	}
+	return ""
+}
+
+func (x *OrderPlaced) GetCustomerEmail() string {
+	if x != nil {
+		return x.CustomerEmail
+	}
+	return ""
+}
+
+func (x *OrderPlaced) GetShippingAddress() *Address {
+	if x != nil {
+		return x.ShippingAddress
+	}
+	return nil
+}
+
+func (x *OrderPlaced) GetReservationExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReservationExpiresAt
+	}
+	return nil
+}
+
+// OrderPaymentRequested asks payment to authorize amount for the order.
+type OrderPaymentRequested struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	OrderId    string                 `protobuf:"bytes,1,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	CustomerId string                 `protobuf:"bytes,2,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	Amount     *v1.Money              `protobuf:"bytes,3,opt,name=amount,proto3" json:"amount,omitempty"`
+	// The tokenized payment method the customer chose at checkout.
+	PaymentToken  string                 `protobuf:"bytes,4,opt,name=payment_token,json=paymentToken,proto3" json:"payment_token,omitempty"`
+	OccurredAt    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OrderPaymentRequested) Reset() {
+	*x = OrderPaymentRequested{}
+	mi := &file_agora_ordering_v1_order_events_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OrderPaymentRequested) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OrderPaymentRequested) ProtoMessage() {}
+
+func (x *OrderPaymentRequested) ProtoReflect() protoreflect.Message {
+	mi := &file_agora_ordering_v1_order_events_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OrderPaymentRequested.ProtoReflect.Descriptor instead.
+func (*OrderPaymentRequested) Descriptor() ([]byte, []int) {
+	return file_agora_ordering_v1_order_events_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *OrderPaymentRequested) GetOrderId() string {
+	if x != nil {
+		return x.OrderId
+	}
+	return ""
+}
+
+func (x *OrderPaymentRequested) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *OrderPaymentRequested) GetAmount() *v1.Money {
+	if x != nil {
+		return x.Amount
+	}
+	return nil
+}
+
+func (x *OrderPaymentRequested) GetPaymentToken() string {
+	if x != nil {
+		return x.PaymentToken
+	}
+	return ""
+}
+
+func (x *OrderPaymentRequested) GetOccurredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OccurredAt
+	}
+	return nil
+}
+
+// OrderConfirmed: stock is reserved and the payment authorized; shipping
+// creates the shipment.
 type OrderConfirmed struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	OrderId       string                 `protobuf:"bytes,1,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	OrderId         string                 `protobuf:"bytes,1,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	CustomerId      string                 `protobuf:"bytes,2,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	Lines           []*OrderLine           `protobuf:"bytes,3,rep,name=lines,proto3" json:"lines,omitempty"`
+	ShippingAddress *Address               `protobuf:"bytes,4,opt,name=shipping_address,json=shippingAddress,proto3" json:"shipping_address,omitempty"`
+	Total           *v1.Money              `protobuf:"bytes,5,opt,name=total,proto3" json:"total,omitempty"`
+	// The payment that authorized the total.
+	PaymentId     string                 `protobuf:"bytes,6,opt,name=payment_id,json=paymentId,proto3" json:"payment_id,omitempty"`
+	OccurredAt    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *OrderConfirmed) Reset() {
 	*x = OrderConfirmed{}
-	mi := &file_agora_ordering_v1_order_events_proto_msgTypes[3]
+	mi := &file_agora_ordering_v1_order_events_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -299,7 +727,7 @@ func (x *OrderConfirmed) String() string {
 func (*OrderConfirmed) ProtoMessage() {}
 
 func (x *OrderConfirmed) ProtoReflect() protoreflect.Message {
-	mi := &file_agora_ordering_v1_order_events_proto_msgTypes[3]
+	mi := &file_agora_ordering_v1_order_events_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -312,7 +740,7 @@ func (x *OrderConfirmed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderConfirmed.ProtoReflect.Descriptor instead.
 func (*OrderConfirmed) Descriptor() ([]byte, []int) {
-	return file_agora_ordering_v1_order_events_proto_rawDescGZIP(), []int{3}
+	return file_agora_ordering_v1_order_events_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *OrderConfirmed) GetOrderId() string {
@@ -322,18 +750,221 @@ func (x *OrderConfirmed) GetOrderId() string {
 	return ""
 }
 
-// OrderRejected: the order could not be fulfilled (e.g. out of stock).
-type OrderRejected struct {
+func (x *OrderConfirmed) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *OrderConfirmed) GetLines() []*OrderLine {
+	if x != nil {
+		return x.Lines
+	}
+	return nil
+}
+
+func (x *OrderConfirmed) GetShippingAddress() *Address {
+	if x != nil {
+		return x.ShippingAddress
+	}
+	return nil
+}
+
+func (x *OrderConfirmed) GetTotal() *v1.Money {
+	if x != nil {
+		return x.Total
+	}
+	return nil
+}
+
+func (x *OrderConfirmed) GetPaymentId() string {
+	if x != nil {
+		return x.PaymentId
+	}
+	return ""
+}
+
+func (x *OrderConfirmed) GetOccurredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OccurredAt
+	}
+	return nil
+}
+
+// OrderShipped: the carrier has the parcel; payment captures the amount and
+// inventory commits the reserved stock.
+type OrderShipped struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	OrderId        string                 `protobuf:"bytes,1,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	CustomerId     string                 `protobuf:"bytes,2,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	ShipmentId     string                 `protobuf:"bytes,3,opt,name=shipment_id,json=shipmentId,proto3" json:"shipment_id,omitempty"`
+	Carrier        string                 `protobuf:"bytes,4,opt,name=carrier,proto3" json:"carrier,omitempty"`
+	TrackingNumber string                 `protobuf:"bytes,5,opt,name=tracking_number,json=trackingNumber,proto3" json:"tracking_number,omitempty"`
+	OccurredAt     *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *OrderShipped) Reset() {
+	*x = OrderShipped{}
+	mi := &file_agora_ordering_v1_order_events_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OrderShipped) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OrderShipped) ProtoMessage() {}
+
+func (x *OrderShipped) ProtoReflect() protoreflect.Message {
+	mi := &file_agora_ordering_v1_order_events_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OrderShipped.ProtoReflect.Descriptor instead.
+func (*OrderShipped) Descriptor() ([]byte, []int) {
+	return file_agora_ordering_v1_order_events_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *OrderShipped) GetOrderId() string {
+	if x != nil {
+		return x.OrderId
+	}
+	return ""
+}
+
+func (x *OrderShipped) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *OrderShipped) GetShipmentId() string {
+	if x != nil {
+		return x.ShipmentId
+	}
+	return ""
+}
+
+func (x *OrderShipped) GetCarrier() string {
+	if x != nil {
+		return x.Carrier
+	}
+	return ""
+}
+
+func (x *OrderShipped) GetTrackingNumber() string {
+	if x != nil {
+		return x.TrackingNumber
+	}
+	return ""
+}
+
+func (x *OrderShipped) GetOccurredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OccurredAt
+	}
+	return nil
+}
+
+// OrderCompleted: shipped and paid; the saga is over.
+type OrderCompleted struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	OrderId       string                 `protobuf:"bytes,1,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
-	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	CustomerId    string                 `protobuf:"bytes,2,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	Total         *v1.Money              `protobuf:"bytes,3,opt,name=total,proto3" json:"total,omitempty"`
+	OccurredAt    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OrderCompleted) Reset() {
+	*x = OrderCompleted{}
+	mi := &file_agora_ordering_v1_order_events_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OrderCompleted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OrderCompleted) ProtoMessage() {}
+
+func (x *OrderCompleted) ProtoReflect() protoreflect.Message {
+	mi := &file_agora_ordering_v1_order_events_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OrderCompleted.ProtoReflect.Descriptor instead.
+func (*OrderCompleted) Descriptor() ([]byte, []int) {
+	return file_agora_ordering_v1_order_events_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *OrderCompleted) GetOrderId() string {
+	if x != nil {
+		return x.OrderId
+	}
+	return ""
+}
+
+func (x *OrderCompleted) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *OrderCompleted) GetTotal() *v1.Money {
+	if x != nil {
+		return x.Total
+	}
+	return nil
+}
+
+func (x *OrderCompleted) GetOccurredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OccurredAt
+	}
+	return nil
+}
+
+// OrderRejected: the order could not be confirmed and nothing was charged.
+type OrderRejected struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	OrderId string                 `protobuf:"bytes,1,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	// A human-readable explanation.
+	Reason     string    `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	CustomerId string    `protobuf:"bytes,3,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	Code       EndReason `protobuf:"varint,4,opt,name=code,proto3,enum=agora.ordering.v1.EndReason" json:"code,omitempty"`
+	// The step the saga was in.
+	Step          SagaStep               `protobuf:"varint,5,opt,name=step,proto3,enum=agora.ordering.v1.SagaStep" json:"step,omitempty"`
+	OccurredAt    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *OrderRejected) Reset() {
 	*x = OrderRejected{}
-	mi := &file_agora_ordering_v1_order_events_proto_msgTypes[4]
+	mi := &file_agora_ordering_v1_order_events_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -345,7 +976,7 @@ func (x *OrderRejected) String() string {
 func (*OrderRejected) ProtoMessage() {}
 
 func (x *OrderRejected) ProtoReflect() protoreflect.Message {
-	mi := &file_agora_ordering_v1_order_events_proto_msgTypes[4]
+	mi := &file_agora_ordering_v1_order_events_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -358,7 +989,7 @@ func (x *OrderRejected) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderRejected.ProtoReflect.Descriptor instead.
 func (*OrderRejected) Descriptor() ([]byte, []int) {
-	return file_agora_ordering_v1_order_events_proto_rawDescGZIP(), []int{4}
+	return file_agora_ordering_v1_order_events_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *OrderRejected) GetOrderId() string {
@@ -375,18 +1006,57 @@ func (x *OrderRejected) GetReason() string {
 	return ""
 }
 
-// OrderCancelled: the order was cancelled and compensated.
+func (x *OrderRejected) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *OrderRejected) GetCode() EndReason {
+	if x != nil {
+		return x.Code
+	}
+	return EndReason_END_REASON_UNSPECIFIED
+}
+
+func (x *OrderRejected) GetStep() SagaStep {
+	if x != nil {
+		return x.Step
+	}
+	return SagaStep_SAGA_STEP_UNSPECIFIED
+}
+
+func (x *OrderRejected) GetOccurredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OccurredAt
+	}
+	return nil
+}
+
+// OrderCancelled: the order was cancelled; every participant undoes its
+// part (inventory releases the stock, payment voids the authorization or
+// refunds a capture, shipping cancels a shipment not yet shipped).
 type OrderCancelled struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	OrderId       string                 `protobuf:"bytes,1,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
-	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	OrderId string                 `protobuf:"bytes,1,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	// A human-readable explanation.
+	Reason     string    `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	CustomerId string    `protobuf:"bytes,3,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	Code       EndReason `protobuf:"varint,4,opt,name=code,proto3,enum=agora.ordering.v1.EndReason" json:"code,omitempty"`
+	// The step the saga was in.
+	Step SagaStep `protobuf:"varint,5,opt,name=step,proto3,enum=agora.ordering.v1.SagaStep" json:"step,omitempty"`
+	// True when the payment was already captured and must be refunded.
+	Refund        bool                   `protobuf:"varint,6,opt,name=refund,proto3" json:"refund,omitempty"`
+	Total         *v1.Money              `protobuf:"bytes,7,opt,name=total,proto3" json:"total,omitempty"`
+	OccurredAt    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *OrderCancelled) Reset() {
 	*x = OrderCancelled{}
-	mi := &file_agora_ordering_v1_order_events_proto_msgTypes[5]
+	mi := &file_agora_ordering_v1_order_events_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -398,7 +1068,7 @@ func (x *OrderCancelled) String() string {
 func (*OrderCancelled) ProtoMessage() {}
 
 func (x *OrderCancelled) ProtoReflect() protoreflect.Message {
-	mi := &file_agora_ordering_v1_order_events_proto_msgTypes[5]
+	mi := &file_agora_ordering_v1_order_events_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -411,7 +1081,7 @@ func (x *OrderCancelled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderCancelled.ProtoReflect.Descriptor instead.
 func (*OrderCancelled) Descriptor() ([]byte, []int) {
-	return file_agora_ordering_v1_order_events_proto_rawDescGZIP(), []int{5}
+	return file_agora_ordering_v1_order_events_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *OrderCancelled) GetOrderId() string {
@@ -428,38 +1098,162 @@ func (x *OrderCancelled) GetReason() string {
 	return ""
 }
 
+func (x *OrderCancelled) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *OrderCancelled) GetCode() EndReason {
+	if x != nil {
+		return x.Code
+	}
+	return EndReason_END_REASON_UNSPECIFIED
+}
+
+func (x *OrderCancelled) GetStep() SagaStep {
+	if x != nil {
+		return x.Step
+	}
+	return SagaStep_SAGA_STEP_UNSPECIFIED
+}
+
+func (x *OrderCancelled) GetRefund() bool {
+	if x != nil {
+		return x.Refund
+	}
+	return false
+}
+
+func (x *OrderCancelled) GetTotal() *v1.Money {
+	if x != nil {
+		return x.Total
+	}
+	return nil
+}
+
+func (x *OrderCancelled) GetOccurredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OccurredAt
+	}
+	return nil
+}
+
 var File_agora_ordering_v1_order_events_proto protoreflect.FileDescriptor
 
 const file_agora_ordering_v1_order_events_proto_rawDesc = "" +
 	"\n" +
-	"$agora/ordering/v1/order_events.proto\x12\x11agora.ordering.v1\x1a\x1bagora/common/v1/money.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc1\x02\n" +
+	"$agora/ordering/v1/order_events.proto\x12\x11agora.ordering.v1\x1a\x1bagora/common/v1/money.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbb\x04\n" +
 	"\n" +
 	"OrderEvent\x12C\n" +
 	"\forder_placed\x18\x01 \x01(\v2\x1e.agora.ordering.v1.OrderPlacedH\x00R\vorderPlaced\x12L\n" +
 	"\x0forder_confirmed\x18\x02 \x01(\v2!.agora.ordering.v1.OrderConfirmedH\x00R\x0eorderConfirmed\x12I\n" +
 	"\x0eorder_rejected\x18\x03 \x01(\v2 .agora.ordering.v1.OrderRejectedH\x00R\rorderRejected\x12L\n" +
-	"\x0forder_cancelled\x18\x04 \x01(\v2!.agora.ordering.v1.OrderCancelledH\x00R\x0eorderCancelledB\a\n" +
-	"\x05event\"p\n" +
+	"\x0forder_cancelled\x18\x04 \x01(\v2!.agora.ordering.v1.OrderCancelledH\x00R\x0eorderCancelled\x12b\n" +
+	"\x17order_payment_requested\x18\x05 \x01(\v2(.agora.ordering.v1.OrderPaymentRequestedH\x00R\x15orderPaymentRequested\x12F\n" +
+	"\rorder_shipped\x18\x06 \x01(\v2\x1f.agora.ordering.v1.OrderShippedH\x00R\forderShipped\x12L\n" +
+	"\x0forder_completed\x18\a \x01(\v2!.agora.ordering.v1.OrderCompletedH\x00R\x0eorderCompletedB\a\n" +
+	"\x05event\"\xa3\x01\n" +
 	"\tOrderLine\x12\x10\n" +
 	"\x03sku\x18\x01 \x01(\tR\x03sku\x12\x1a\n" +
 	"\bquantity\x18\x02 \x01(\x05R\bquantity\x125\n" +
 	"\n" +
-	"unit_price\x18\x03 \x01(\v2\x16.agora.common.v1.MoneyR\tunitPrice\"\xe4\x01\n" +
+	"unit_price\x18\x03 \x01(\v2\x16.agora.common.v1.MoneyR\tunitPrice\x12\x1d\n" +
+	"\n" +
+	"product_id\x18\x04 \x01(\tR\tproductId\x12\x12\n" +
+	"\x04name\x18\x05 \x01(\tR\x04name\"\xb0\x01\n" +
+	"\aAddress\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05line1\x18\x02 \x01(\tR\x05line1\x12\x14\n" +
+	"\x05line2\x18\x03 \x01(\tR\x05line2\x12\x12\n" +
+	"\x04city\x18\x04 \x01(\tR\x04city\x12\x16\n" +
+	"\x06region\x18\x05 \x01(\tR\x06region\x12\x1f\n" +
+	"\vpostal_code\x18\x06 \x01(\tR\n" +
+	"postalCode\x12\x18\n" +
+	"\acountry\x18\a \x01(\tR\acountry\"\xbd\x03\n" +
 	"\vOrderPlaced\x12\x19\n" +
 	"\border_id\x18\x01 \x01(\tR\aorderId\x12\x1f\n" +
 	"\vcustomer_id\x18\x02 \x01(\tR\n" +
 	"customerId\x122\n" +
 	"\x05lines\x18\x03 \x03(\v2\x1c.agora.ordering.v1.OrderLineR\x05lines\x12,\n" +
 	"\x05total\x18\x04 \x01(\v2\x16.agora.common.v1.MoneyR\x05total\x127\n" +
-	"\tplaced_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\bplacedAt\"+\n" +
+	"\tplaced_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\bplacedAt\x12\x17\n" +
+	"\acart_id\x18\x06 \x01(\tR\x06cartId\x12%\n" +
+	"\x0ecustomer_email\x18\a \x01(\tR\rcustomerEmail\x12E\n" +
+	"\x10shipping_address\x18\b \x01(\v2\x1a.agora.ordering.v1.AddressR\x0fshippingAddress\x12P\n" +
+	"\x16reservation_expires_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x14reservationExpiresAt\"\xe5\x01\n" +
+	"\x15OrderPaymentRequested\x12\x19\n" +
+	"\border_id\x18\x01 \x01(\tR\aorderId\x12\x1f\n" +
+	"\vcustomer_id\x18\x02 \x01(\tR\n" +
+	"customerId\x12.\n" +
+	"\x06amount\x18\x03 \x01(\v2\x16.agora.common.v1.MoneyR\x06amount\x12#\n" +
+	"\rpayment_token\x18\x04 \x01(\tR\fpaymentToken\x12;\n" +
+	"\voccurred_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"occurredAt\"\xd1\x02\n" +
 	"\x0eOrderConfirmed\x12\x19\n" +
-	"\border_id\x18\x01 \x01(\tR\aorderId\"B\n" +
+	"\border_id\x18\x01 \x01(\tR\aorderId\x12\x1f\n" +
+	"\vcustomer_id\x18\x02 \x01(\tR\n" +
+	"customerId\x122\n" +
+	"\x05lines\x18\x03 \x03(\v2\x1c.agora.ordering.v1.OrderLineR\x05lines\x12E\n" +
+	"\x10shipping_address\x18\x04 \x01(\v2\x1a.agora.ordering.v1.AddressR\x0fshippingAddress\x12,\n" +
+	"\x05total\x18\x05 \x01(\v2\x16.agora.common.v1.MoneyR\x05total\x12\x1d\n" +
+	"\n" +
+	"payment_id\x18\x06 \x01(\tR\tpaymentId\x12;\n" +
+	"\voccurred_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"occurredAt\"\xeb\x01\n" +
+	"\fOrderShipped\x12\x19\n" +
+	"\border_id\x18\x01 \x01(\tR\aorderId\x12\x1f\n" +
+	"\vcustomer_id\x18\x02 \x01(\tR\n" +
+	"customerId\x12\x1f\n" +
+	"\vshipment_id\x18\x03 \x01(\tR\n" +
+	"shipmentId\x12\x18\n" +
+	"\acarrier\x18\x04 \x01(\tR\acarrier\x12'\n" +
+	"\x0ftracking_number\x18\x05 \x01(\tR\x0etrackingNumber\x12;\n" +
+	"\voccurred_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"occurredAt\"\xb7\x01\n" +
+	"\x0eOrderCompleted\x12\x19\n" +
+	"\border_id\x18\x01 \x01(\tR\aorderId\x12\x1f\n" +
+	"\vcustomer_id\x18\x02 \x01(\tR\n" +
+	"customerId\x12,\n" +
+	"\x05total\x18\x03 \x01(\v2\x16.agora.common.v1.MoneyR\x05total\x12;\n" +
+	"\voccurred_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"occurredAt\"\x83\x02\n" +
 	"\rOrderRejected\x12\x19\n" +
 	"\border_id\x18\x01 \x01(\tR\aorderId\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"C\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x1f\n" +
+	"\vcustomer_id\x18\x03 \x01(\tR\n" +
+	"customerId\x120\n" +
+	"\x04code\x18\x04 \x01(\x0e2\x1c.agora.ordering.v1.EndReasonR\x04code\x12/\n" +
+	"\x04step\x18\x05 \x01(\x0e2\x1b.agora.ordering.v1.SagaStepR\x04step\x12;\n" +
+	"\voccurred_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"occurredAt\"\xca\x02\n" +
 	"\x0eOrderCancelled\x12\x19\n" +
 	"\border_id\x18\x01 \x01(\tR\aorderId\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reasonBGZEgithub.com/agoracommerce/agora/gen/proto/agora/ordering/v1;orderingv1b\x06proto3"
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x1f\n" +
+	"\vcustomer_id\x18\x03 \x01(\tR\n" +
+	"customerId\x120\n" +
+	"\x04code\x18\x04 \x01(\x0e2\x1c.agora.ordering.v1.EndReasonR\x04code\x12/\n" +
+	"\x04step\x18\x05 \x01(\x0e2\x1b.agora.ordering.v1.SagaStepR\x04step\x12\x16\n" +
+	"\x06refund\x18\x06 \x01(\bR\x06refund\x12,\n" +
+	"\x05total\x18\a \x01(\v2\x16.agora.common.v1.MoneyR\x05total\x12;\n" +
+	"\voccurred_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"occurredAt*\xe8\x01\n" +
+	"\tEndReason\x12\x1a\n" +
+	"\x16END_REASON_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17END_REASON_OUT_OF_STOCK\x10\x01\x12\x1f\n" +
+	"\x1bEND_REASON_PAYMENT_DECLINED\x10\x02\x12\x1d\n" +
+	"\x19END_REASON_PAYMENT_FAILED\x10\x03\x12 \n" +
+	"\x1cEND_REASON_DEADLINE_EXCEEDED\x10\x04\x12\x1f\n" +
+	"\x1bEND_REASON_CUSTOMER_REQUEST\x10\x05\x12\x1f\n" +
+	"\x1bEND_REASON_OPERATOR_REQUEST\x10\x06*\xb4\x01\n" +
+	"\bSagaStep\x12\x19\n" +
+	"\x15SAGA_STEP_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19SAGA_STEP_RESERVING_STOCK\x10\x01\x12!\n" +
+	"\x1dSAGA_STEP_AUTHORIZING_PAYMENT\x10\x02\x12\x16\n" +
+	"\x12SAGA_STEP_SHIPPING\x10\x03\x12\x1f\n" +
+	"\x1bSAGA_STEP_CAPTURING_PAYMENT\x10\x04\x12\x12\n" +
+	"\x0eSAGA_STEP_DONE\x10\x05BGZEgithub.com/agoracommerce/agora/gen/proto/agora/ordering/v1;orderingv1b\x06proto3"
 
 var (
 	file_agora_ordering_v1_order_events_proto_rawDescOnce sync.Once
@@ -473,31 +1267,59 @@ func file_agora_ordering_v1_order_events_proto_rawDescGZIP() []byte {
 	return file_agora_ordering_v1_order_events_proto_rawDescData
 }
 
-var file_agora_ordering_v1_order_events_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_agora_ordering_v1_order_events_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_agora_ordering_v1_order_events_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_agora_ordering_v1_order_events_proto_goTypes = []any{
-	(*OrderEvent)(nil),            // 0: agora.ordering.v1.OrderEvent
-	(*OrderLine)(nil),             // 1: agora.ordering.v1.OrderLine
-	(*OrderPlaced)(nil),           // 2: agora.ordering.v1.OrderPlaced
-	(*OrderConfirmed)(nil),        // 3: agora.ordering.v1.OrderConfirmed
-	(*OrderRejected)(nil),         // 4: agora.ordering.v1.OrderRejected
-	(*OrderCancelled)(nil),        // 5: agora.ordering.v1.OrderCancelled
-	(*v1.Money)(nil),              // 6: agora.common.v1.Money
-	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
+	(EndReason)(0),                // 0: agora.ordering.v1.EndReason
+	(SagaStep)(0),                 // 1: agora.ordering.v1.SagaStep
+	(*OrderEvent)(nil),            // 2: agora.ordering.v1.OrderEvent
+	(*OrderLine)(nil),             // 3: agora.ordering.v1.OrderLine
+	(*Address)(nil),               // 4: agora.ordering.v1.Address
+	(*OrderPlaced)(nil),           // 5: agora.ordering.v1.OrderPlaced
+	(*OrderPaymentRequested)(nil), // 6: agora.ordering.v1.OrderPaymentRequested
+	(*OrderConfirmed)(nil),        // 7: agora.ordering.v1.OrderConfirmed
+	(*OrderShipped)(nil),          // 8: agora.ordering.v1.OrderShipped
+	(*OrderCompleted)(nil),        // 9: agora.ordering.v1.OrderCompleted
+	(*OrderRejected)(nil),         // 10: agora.ordering.v1.OrderRejected
+	(*OrderCancelled)(nil),        // 11: agora.ordering.v1.OrderCancelled
+	(*v1.Money)(nil),              // 12: agora.common.v1.Money
+	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
 }
 var file_agora_ordering_v1_order_events_proto_depIdxs = []int32{
-	2, // 0: agora.ordering.v1.OrderEvent.order_placed:type_name -> agora.ordering.v1.OrderPlaced
-	3, // 1: agora.ordering.v1.OrderEvent.order_confirmed:type_name -> agora.ordering.v1.OrderConfirmed
-	4, // 2: agora.ordering.v1.OrderEvent.order_rejected:type_name -> agora.ordering.v1.OrderRejected
-	5, // 3: agora.ordering.v1.OrderEvent.order_cancelled:type_name -> agora.ordering.v1.OrderCancelled
-	6, // 4: agora.ordering.v1.OrderLine.unit_price:type_name -> agora.common.v1.Money
-	1, // 5: agora.ordering.v1.OrderPlaced.lines:type_name -> agora.ordering.v1.OrderLine
-	6, // 6: agora.ordering.v1.OrderPlaced.total:type_name -> agora.common.v1.Money
-	7, // 7: agora.ordering.v1.OrderPlaced.placed_at:type_name -> google.protobuf.Timestamp
-	8, // [8:8] is the sub-list for method output_type
-	8, // [8:8] is the sub-list for method input_type
-	8, // [8:8] is the sub-list for extension type_name
-	8, // [8:8] is the sub-list for extension extendee
-	0, // [0:8] is the sub-list for field type_name
+	5,  // 0: agora.ordering.v1.OrderEvent.order_placed:type_name -> agora.ordering.v1.OrderPlaced
+	7,  // 1: agora.ordering.v1.OrderEvent.order_confirmed:type_name -> agora.ordering.v1.OrderConfirmed
+	10, // 2: agora.ordering.v1.OrderEvent.order_rejected:type_name -> agora.ordering.v1.OrderRejected
+	11, // 3: agora.ordering.v1.OrderEvent.order_cancelled:type_name -> agora.ordering.v1.OrderCancelled
+	6,  // 4: agora.ordering.v1.OrderEvent.order_payment_requested:type_name -> agora.ordering.v1.OrderPaymentRequested
+	8,  // 5: agora.ordering.v1.OrderEvent.order_shipped:type_name -> agora.ordering.v1.OrderShipped
+	9,  // 6: agora.ordering.v1.OrderEvent.order_completed:type_name -> agora.ordering.v1.OrderCompleted
+	12, // 7: agora.ordering.v1.OrderLine.unit_price:type_name -> agora.common.v1.Money
+	3,  // 8: agora.ordering.v1.OrderPlaced.lines:type_name -> agora.ordering.v1.OrderLine
+	12, // 9: agora.ordering.v1.OrderPlaced.total:type_name -> agora.common.v1.Money
+	13, // 10: agora.ordering.v1.OrderPlaced.placed_at:type_name -> google.protobuf.Timestamp
+	4,  // 11: agora.ordering.v1.OrderPlaced.shipping_address:type_name -> agora.ordering.v1.Address
+	13, // 12: agora.ordering.v1.OrderPlaced.reservation_expires_at:type_name -> google.protobuf.Timestamp
+	12, // 13: agora.ordering.v1.OrderPaymentRequested.amount:type_name -> agora.common.v1.Money
+	13, // 14: agora.ordering.v1.OrderPaymentRequested.occurred_at:type_name -> google.protobuf.Timestamp
+	3,  // 15: agora.ordering.v1.OrderConfirmed.lines:type_name -> agora.ordering.v1.OrderLine
+	4,  // 16: agora.ordering.v1.OrderConfirmed.shipping_address:type_name -> agora.ordering.v1.Address
+	12, // 17: agora.ordering.v1.OrderConfirmed.total:type_name -> agora.common.v1.Money
+	13, // 18: agora.ordering.v1.OrderConfirmed.occurred_at:type_name -> google.protobuf.Timestamp
+	13, // 19: agora.ordering.v1.OrderShipped.occurred_at:type_name -> google.protobuf.Timestamp
+	12, // 20: agora.ordering.v1.OrderCompleted.total:type_name -> agora.common.v1.Money
+	13, // 21: agora.ordering.v1.OrderCompleted.occurred_at:type_name -> google.protobuf.Timestamp
+	0,  // 22: agora.ordering.v1.OrderRejected.code:type_name -> agora.ordering.v1.EndReason
+	1,  // 23: agora.ordering.v1.OrderRejected.step:type_name -> agora.ordering.v1.SagaStep
+	13, // 24: agora.ordering.v1.OrderRejected.occurred_at:type_name -> google.protobuf.Timestamp
+	0,  // 25: agora.ordering.v1.OrderCancelled.code:type_name -> agora.ordering.v1.EndReason
+	1,  // 26: agora.ordering.v1.OrderCancelled.step:type_name -> agora.ordering.v1.SagaStep
+	12, // 27: agora.ordering.v1.OrderCancelled.total:type_name -> agora.common.v1.Money
+	13, // 28: agora.ordering.v1.OrderCancelled.occurred_at:type_name -> google.protobuf.Timestamp
+	29, // [29:29] is the sub-list for method output_type
+	29, // [29:29] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_agora_ordering_v1_order_events_proto_init() }
@@ -510,19 +1332,23 @@ func file_agora_ordering_v1_order_events_proto_init() {
 		(*OrderEvent_OrderConfirmed)(nil),
 		(*OrderEvent_OrderRejected)(nil),
 		(*OrderEvent_OrderCancelled)(nil),
+		(*OrderEvent_OrderPaymentRequested)(nil),
+		(*OrderEvent_OrderShipped)(nil),
+		(*OrderEvent_OrderCompleted)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_agora_ordering_v1_order_events_proto_rawDesc), len(file_agora_ordering_v1_order_events_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   6,
+			NumEnums:      2,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
 		GoTypes:           file_agora_ordering_v1_order_events_proto_goTypes,
 		DependencyIndexes: file_agora_ordering_v1_order_events_proto_depIdxs,
+		EnumInfos:         file_agora_ordering_v1_order_events_proto_enumTypes,
 		MessageInfos:      file_agora_ordering_v1_order_events_proto_msgTypes,
 	}.Build()
 	File_agora_ordering_v1_order_events_proto = out.File
