@@ -11,11 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/require"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/agoracommerce/agora/internal/platform/auth"
 	"github.com/agoracommerce/agora/internal/platform/auth/devissuer"
 	"github.com/agoracommerce/agora/internal/platform/kafkatest"
+	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kfake"
 )
 
 // The catalog and the cart run as two `agora serve` services with their own

@@ -4,14 +4,14 @@ import (
 	"context"
 	"time"
 
-	shippingapp "github.com/agoracommerce/agora/internal/shipping/app"
-	shippinghttp "github.com/agoracommerce/agora/internal/shipping/httpapi"
-	shippingsql "github.com/agoracommerce/agora/internal/shipping/sqlstore"
 	"github.com/agoracommerce/agora/internal/platform/config"
 	"github.com/agoracommerce/agora/internal/platform/host"
 	"github.com/agoracommerce/agora/internal/platform/httpserver"
 	"github.com/agoracommerce/agora/internal/platform/lifecycle"
+	shippingapp "github.com/agoracommerce/agora/internal/shipping/app"
+	shippinghttp "github.com/agoracommerce/agora/internal/shipping/httpapi"
 	"github.com/agoracommerce/agora/internal/shipping/simcarrier"
+	shippingsql "github.com/agoracommerce/agora/internal/shipping/sqlstore"
 )
 
 type shippingConfig struct {
