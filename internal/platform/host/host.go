@@ -45,9 +45,12 @@ type Config struct {
 
 	DatabaseURL string `env:"DATABASE_URL" secret:"true" validate:"required"`
 
-	KafkaBrokers       []string `env:"KAFKA_BROKERS" validate:"required"`
-	SchemaRegistryURL  string   `env:"SCHEMA_REGISTRY_URL" validate:"required,url"`
-	SchemaAutoRegister bool     `env:"SCHEMA_AUTO_REGISTER" default:"false"`
+	KafkaBrokers []string `env:"KAFKA_BROKERS" validate:"required"`
+	// KafkaTopicPrefix namespaces every topic and consumer group of the
+	// service (e.g. "staging."), so environments can share a cluster.
+	KafkaTopicPrefix   string `env:"KAFKA_TOPIC_PREFIX" validate:"max=100"`
+	SchemaRegistryURL  string `env:"SCHEMA_REGISTRY_URL" validate:"required,url"`
+	SchemaAutoRegister bool   `env:"SCHEMA_AUTO_REGISTER" default:"false"`
 
 	AuthIssuer   string `env:"AUTH_ISSUER" validate:"required,url"`
 	AuthAudience string `env:"AUTH_AUDIENCE" default:"agora" validate:"required"`
@@ -213,7 +216,7 @@ func (in *Infra) Relay() lifecycle.Component {
 	return lifecycle.Func(in.Service+"-outbox-relay", func(ctx context.Context) error {
 		cfg := outbox.RelayConfig{
 			Source: in.Outbox, Producer: in.Producer, BatchSize: in.Config.RelayBatchSize,
-			MaxPoll: in.Config.RelayMaxPoll, Logger: in.Logger.Named("relay"),
+			MaxPoll: in.Config.RelayMaxPoll, Logger: in.Logger.Named("relay"), TopicPrefix: in.Config.KafkaTopicPrefix,
 		}
 		if in.DB.Dialect == sqldb.Postgres {
 			cfg.Wake = outbox.ListenPostgres(ctx, in.DB.URL, in.Logger)
@@ -241,8 +244,17 @@ func (in *Infra) InboxJanitor(interval time.Duration) lifecycle.Component {
 
 // Consumer returns a consumer group member of this service as a component.
 // cfg needs Group, Topics and a handler; the connection, codec, logger and
-// tracer come from the infrastructure.
+// tracer come from the infrastructure. Config.KafkaTopicPrefix is put in
+// front of the group and the topics (so also of the dead-letter topic).
 func (in *Infra) Consumer(cfg consumer.Config) (lifecycle.Component, error) {
+	if p := in.Config.KafkaTopicPrefix; p != "" {
+		cfg.Group = p + cfg.Group
+		topics := make([]string, len(cfg.Topics))
+		for i, t := range cfg.Topics {
+			topics[i] = p + t
+		}
+		cfg.Topics = topics
+	}
 	cfg.ClientOpts = append([]kgo.Opt{kgo.SeedBrokers(in.Config.KafkaBrokers...)}, cfg.ClientOpts...)
 	if cfg.Decoder == nil {
 		cfg.Decoder = in.Codec

@@ -45,6 +45,9 @@ type RelayConfig struct {
 	// Retention is how long published rows are kept (default 1h); cleanup
 	// runs every CleanupEvery (default 1m).
 	Retention, CleanupEvery time.Duration
+	// TopicPrefix is put in front of every row's topic when producing: a
+	// namespace that lets several environments share one cluster.
+	TopicPrefix string
 	// Logger defaults to zap.NewNop; Meter to the global OpenTelemetry meter.
 	Logger *zap.Logger
 	Meter  metric.Meter
@@ -188,6 +191,7 @@ func (r *Relay) RelayOnce(ctx context.Context) (int, error) {
 	records := make([]*kgo.Record, len(rows))
 	for i, row := range rows {
 		records[i] = row.Event.Record()
+		records[i].Topic = r.cfg.TopicPrefix + records[i].Topic
 	}
 	results := r.cfg.Producer.ProduceSync(ctx, records...)
 	// ProduceSync reports results in the order the broker acknowledged

@@ -583,3 +583,23 @@ func TestRelayConfigValidation(t *testing.T) {
 		})
 	}
 }
+
+// TopicPrefix namespaces the topic of every produced record; the row keeps
+// its own topic.
+func TestRelayPrefixesTopics(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, sqldbtest.SQLite(t), "orders", nil)
+	require.NoError(t, f.db.InTx(ctx, func(tx *sql.Tx) error {
+		return f.store.Add(ctx, tx, outboxtest.Event("orders", "a", 0, time.Now()), outboxtest.Event("orders", "b", 0, time.Now()))
+	}))
+	p := &orderedProducer{}
+	relay := newRelay(t, outbox.RelayConfig{Source: f.store, Producer: p, Owner: "relay-1", TopicPrefix: "staging."})
+	n, err := relay.RelayOnce(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+	require.Len(t, p.sent, 2)
+	for _, r := range p.sent {
+		require.Equal(t, "staging.orders", r.Topic)
+	}
+}
