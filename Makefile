@@ -37,10 +37,8 @@ help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 .PHONY: run
-run: build ## Run Agora
-	@$(BIN)/agora version
-	@echo "The all-in-one shop runner (agora run) is not part of this build yet; commands available now:"
-	@$(BIN)/agora --help
+run: build ## Run the whole shop locally (agora run; data in ./var or $$AGORA_DATA_DIR)
+	$(BIN)/agora run
 
 .PHONY: build
 build: ## Build bin/agora

@@ -24,6 +24,7 @@ services that talk through schema-registered Protobuf events on Kafka.`,
 	root.AddCommand(newIssuerCmd())
 	root.AddCommand(newDLQCmd())
 	root.AddCommand(newServeCmd())
+	root.AddCommand(newRunCmd())
 	root.AddCommand(newSchemasCmd())
 	root.AddCommand(newRegistryCmd())
 	return root

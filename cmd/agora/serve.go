@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"sort"
 	"strings"
@@ -100,6 +101,10 @@ func serve(ctx context.Context, name string, build serviceBuilder, env config.Op
 	return runner.Run(ctx)
 }
 
+// listenerKey carries, in the context given to a serviceBuilder, the
+// listener the service's HTTP server is to use (set by agora run).
+type listenerKey struct{}
+
 // build loads cfg (variables AGORA_<SERVICE>_...), opens the service's
 // infrastructure and asks parts for its components; on error it closes what
 // it opened.
@@ -111,6 +116,9 @@ func build(ctx context.Context, env config.Options, name string, cfg interface{ 
 	infra, err := host.Open(ctx, name, cfg.Host())
 	if err != nil {
 		return nil, nil, err
+	}
+	if ln, ok := ctx.Value(listenerKey{}).(net.Listener); ok {
+		infra.Listener = ln
 	}
 	components, err := parts(infra)
 	if err != nil {

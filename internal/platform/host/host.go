@@ -84,6 +84,10 @@ type Infra struct {
 	Producer    *kgo.Client
 	Verifier    auth.TokenVerifier
 	Idempotency *sqlstore.Store
+	// Listener, when set before the HTTP server is built, is where it
+	// serves instead of listening on Config.HTTPAddr (agora run puts every
+	// service on a loopback port it chose).
+	Listener net.Listener
 
 	closers []func(context.Context) error
 }
@@ -202,6 +206,9 @@ func (in *Infra) HTTPServer(edge HTTP, ln net.Listener) (lifecycle.Component, *h
 		return nil, nil, fmt.Errorf("host: http server: %w", err)
 	}
 	edge.Mount(srv)
+	if ln == nil {
+		ln = in.Listener
+	}
 	if ln == nil {
 		if ln, err = net.Listen("tcp", in.Config.HTTPAddr); err != nil {
 			return nil, nil, fmt.Errorf("host: listen on %s: %w", in.Config.HTTPAddr, err)
