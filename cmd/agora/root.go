@@ -27,6 +27,7 @@ services that talk through schema-registered Protobuf events on Kafka.`,
 	root.AddCommand(newRunCmd())
 	root.AddCommand(newSchemasCmd())
 	root.AddCommand(newRegistryCmd())
+	root.AddCommand(newProjectionsCmd())
 	return root
 }
 

@@ -29,11 +29,12 @@ type serviceBuilder func(ctx context.Context, env config.Options) (*host.Infra, 
 // services lists the services `agora serve` can run.
 func services() map[string]serviceBuilder {
 	return map[string]serviceBuilder{
-		"cart":      buildCart,
-		"catalog":   buildCatalog,
-		"inventory": buildInventory,
-		"payment":   buildPayment,
-		"shipping":  buildShipping,
+		"cart":         buildCart,
+		"catalog":      buildCatalog,
+		"inventory":    buildInventory,
+		"orderhistory": buildOrderhistory,
+		"payment":      buildPayment,
+		"shipping":     buildShipping,
 	}
 }
 

@@ -48,10 +48,19 @@ func buildCart(ctx context.Context, env config.Options) (*host.Infra, []lifecycl
 		if err != nil {
 			return nil, err
 		}
+		// The cart's step of the checkout saga: close the cart an order was placed from.
+		checkouts, err := cartkafka.Orders(svc, in.Logger.Named("orders"))
+		if err != nil {
+			return nil, err
+		}
+		orders, err := in.Consumer(consumer.Config{Group: cartkafka.OrdersGroup, Topics: []string{cartkafka.OrdersTopic}, Handler: checkouts})
+		if err != nil {
+			return nil, err
+		}
 		expiry := every(in, "cart-expiry", cfg.ExpiryInterval, func(ctx context.Context) error {
 			_, err := svc.ExpireCarts(ctx, time.Now())
 			return err
 		})
-		return []lifecycle.Component{in.Relay(), in.InboxJanitor(time.Hour), expiry, products, web}, nil
+		return []lifecycle.Component{in.Relay(), in.InboxJanitor(time.Hour), expiry, products, orders, web}, nil
 	})
 }

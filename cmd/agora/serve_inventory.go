@@ -6,8 +6,10 @@ import (
 
 	inventoryapp "github.com/agoracommerce/agora/internal/inventory/app"
 	inventoryhttp "github.com/agoracommerce/agora/internal/inventory/httpapi"
+	inventorykafka "github.com/agoracommerce/agora/internal/inventory/kafka"
 	inventorysql "github.com/agoracommerce/agora/internal/inventory/sqlstore"
 	"github.com/agoracommerce/agora/internal/platform/config"
+	"github.com/agoracommerce/agora/internal/platform/consumer"
 	"github.com/agoracommerce/agora/internal/platform/host"
 	"github.com/agoracommerce/agora/internal/platform/httpserver"
 	"github.com/agoracommerce/agora/internal/platform/lifecycle"
@@ -41,6 +43,15 @@ func buildInventory(ctx context.Context, env config.Options) (*host.Infra, []lif
 			_, err := svc.ExpireReservations(ctx, time.Now())
 			return err
 		})
-		return []lifecycle.Component{in.Relay(), in.InboxJanitor(time.Hour), expiry, web}, nil
+		// The inventory's steps of the checkout saga: reserve, commit, release.
+		handler, err := inventorykafka.Orders(svc, in.Logger.Named("orders"))
+		if err != nil {
+			return nil, err
+		}
+		orders, err := in.Consumer(consumer.Config{Group: inventorykafka.OrdersGroup, Topics: []string{inventorykafka.OrdersTopic}, Handler: handler})
+		if err != nil {
+			return nil, err
+		}
+		return []lifecycle.Component{in.Relay(), in.InboxJanitor(time.Hour), expiry, orders, web}, nil
 	})
 }

@@ -6,10 +6,12 @@ import (
 
 	paymentapp "github.com/agoracommerce/agora/internal/payment/app"
 	paymenthttp "github.com/agoracommerce/agora/internal/payment/httpapi"
+	paymentkafka "github.com/agoracommerce/agora/internal/payment/kafka"
 	paymentsql "github.com/agoracommerce/agora/internal/payment/sqlstore"
 
 	"github.com/agoracommerce/agora/internal/payment/simgateway"
 	"github.com/agoracommerce/agora/internal/platform/config"
+	"github.com/agoracommerce/agora/internal/platform/consumer"
 	"github.com/agoracommerce/agora/internal/platform/host"
 	"github.com/agoracommerce/agora/internal/platform/httpserver"
 	"github.com/agoracommerce/agora/internal/platform/lifecycle"
@@ -66,6 +68,15 @@ func buildPayment(ctx context.Context, env config.Options) (*host.Infra, []lifec
 		if err != nil {
 			return nil, err
 		}
-		return []lifecycle.Component{in.Relay(), in.InboxJanitor(time.Hour), web}, nil
+		// The payment's steps of the checkout saga: authorize, capture, void or refund.
+		handler, err := paymentkafka.Orders(svc)
+		if err != nil {
+			return nil, err
+		}
+		orders, err := in.Consumer(consumer.Config{Group: paymentkafka.OrdersGroup, Topics: []string{paymentkafka.OrdersTopic}, Handler: handler})
+		if err != nil {
+			return nil, err
+		}
+		return []lifecycle.Component{in.Relay(), in.InboxJanitor(time.Hour), orders, web}, nil
 	})
 }

@@ -5,11 +5,13 @@ import (
 	"time"
 
 	"github.com/agoracommerce/agora/internal/platform/config"
+	"github.com/agoracommerce/agora/internal/platform/consumer"
 	"github.com/agoracommerce/agora/internal/platform/host"
 	"github.com/agoracommerce/agora/internal/platform/httpserver"
 	"github.com/agoracommerce/agora/internal/platform/lifecycle"
 	shippingapp "github.com/agoracommerce/agora/internal/shipping/app"
 	shippinghttp "github.com/agoracommerce/agora/internal/shipping/httpapi"
+	shippingkafka "github.com/agoracommerce/agora/internal/shipping/kafka"
 	"github.com/agoracommerce/agora/internal/shipping/simcarrier"
 	shippingsql "github.com/agoracommerce/agora/internal/shipping/sqlstore"
 )
@@ -50,6 +52,15 @@ func buildShipping(ctx context.Context, env config.Options) (*host.Infra, []life
 			_, err := svc.AdvanceDue(ctx, time.Now())
 			return err
 		})
-		return []lifecycle.Component{in.Relay(), in.InboxJanitor(time.Hour), advancer, web}, nil
+		// The shipping's steps of the checkout saga: ship, or cancel before it leaves.
+		handler, err := shippingkafka.Orders(svc, in.Logger.Named("orders"))
+		if err != nil {
+			return nil, err
+		}
+		orders, err := in.Consumer(consumer.Config{Group: shippingkafka.OrdersGroup, Topics: []string{shippingkafka.OrdersTopic}, Handler: handler})
+		if err != nil {
+			return nil, err
+		}
+		return []lifecycle.Component{in.Relay(), in.InboxJanitor(time.Hour), advancer, orders, web}, nil
 	})
 }

@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -124,7 +125,8 @@ type ReservationRequest struct {
 
 // NewReservationRequest validates a request: a valid order ID, 1 to
 // MaxLines lines of valid SKUs with positive quantities, each SKU once, and
-// an expiry after at. Lines come back sorted by SKU, the order in which
+// an expiry after at (ErrExpiryPassed otherwise, which also matches
+// ErrInvalid). Lines come back sorted by SKU, the order in which
 // adapters lock them.
 func NewReservationRequest(orderID string, lines []Line, expiresAt, at time.Time) (ReservationRequest, error) {
 	if err := ValidateOrderID(orderID); err != nil {
@@ -147,7 +149,8 @@ func NewReservationRequest(orderID string, lines []Line, expiresAt, at time.Time
 		}
 	}
 	if !expiresAt.After(at) {
-		return ReservationRequest{}, invalid("expiry %s is not after %s", expiresAt.Format(time.RFC3339), at.Format(time.RFC3339))
+		return ReservationRequest{}, fmt.Errorf("%w: %w: expiry %s is not after %s", ErrInvalid, ErrExpiryPassed,
+			expiresAt.Format(time.RFC3339), at.Format(time.RFC3339))
 	}
 	return ReservationRequest{OrderID: orderID, Lines: sorted, ExpiresAt: expiresAt, At: at}, nil
 }

@@ -37,6 +37,10 @@ var (
 	ErrReservationClosed = errors.New("inventory: reservation already closed")
 	// ErrConflict: a concurrent change won; the operation may be retried.
 	ErrConflict = errors.New("inventory: concurrent change")
+	// ErrExpiryPassed: a reservation was asked for with an expiry that is
+	// not after the time of asking, so there is nothing left to hold.
+	// Errors wrapping it also match ErrInvalid.
+	ErrExpiryPassed = errors.New("inventory: reservation expiry has passed")
 )
 
 // Limits of the inputs the domain accepts.

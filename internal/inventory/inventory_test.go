@@ -134,6 +134,7 @@ func TestReservationRequest(t *testing.T) {
 	for _, tt := range tests {
 		_, err := inventory.NewReservationRequest(tt.orderID, tt.lines, tt.expires, t0)
 		require.ErrorIs(t, err, inventory.ErrInvalid, tt.name)
+		require.Equal(t, tt.name == "expired already", errors.Is(err, inventory.ErrExpiryPassed), tt.name)
 	}
 }
 

@@ -1,12 +1,17 @@
-// Package kafka holds the cart service's event consumers. Products applies
-// the catalog's product events (topic catalog.products.v1, envelope
-// agora.catalog.v1.ProductEvent) to the cart's read model of products, from
-// which carts take their prices.
+// Package kafka holds the cart service's event consumers:
 //
-// Applying is idempotent without an inbox: every product event carries the
-// product's version after the change, and the read model keeps a product
-// only when the version is higher than the one it has, in one conditional
-// write. A redelivered, replayed or late event therefore changes nothing.
+//   - Products applies the catalog's product events (topic
+//     catalog.products.v1, envelope agora.catalog.v1.ProductEvent) to the
+//     cart's read model of products, from which carts take their prices;
+//   - Orders closes the cart an order was placed from, on the ordering
+//     service's OrderPlaced (topic ordering.orders.v1, envelope
+//     agora.ordering.v1.OrderEvent); see orders.go.
+//
+// Applying products is idempotent without an inbox: every product event
+// carries the product's version after the change, and the read model keeps
+// a product only when the version is higher than the one it has, in one
+// conditional write. A redelivered, replayed or late event therefore
+// changes nothing.
 package kafka
 
 import (

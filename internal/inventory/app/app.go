@@ -34,10 +34,13 @@ type Repository interface {
 	// SetThreshold sets the SKU's low-stock threshold. Errors:
 	// inventory.ErrNotFound, inventory.ErrVersionMismatch.
 	SetThreshold(ctx context.Context, c inventory.ThresholdChange) (inventory.Stock, error)
-	// Reserve holds every line of req or none. When the order already has a
-	// reservation it returns that one with created false and changes
-	// nothing. When a line lacks stock it writes only a
-	// ReservationRejected event and returns a *inventory.ShortageError.
+	// Reserve holds every line of req or none, and decides an order once.
+	// When the order already has a reservation it returns that one with
+	// created false and changes nothing. When a line lacks stock it
+	// remembers the rejection, writes only a ReservationRejected event and
+	// returns a *inventory.ShortageError; reserving a rejected order again
+	// returns the same *inventory.ShortageError and writes nothing, even
+	// when the stock has arrived since.
 	Reserve(ctx context.Context, req inventory.ReservationRequest) (r inventory.Reservation, created bool, err error)
 	// Reservation returns the order's reservation, or inventory.ErrNotFound.
 	Reservation(ctx context.Context, orderID string) (inventory.Reservation, error)

@@ -12,9 +12,12 @@ import (
 // ReserveForOrder holds every line of the order until expiresAt, or none:
 // when a line lacks stock it returns an error wrapping a
 // *inventory.ShortageError (errors.Is(err, inventory.ErrOutOfStock)) and a
-// ReservationRejected event is published. Reserving an order that already
-// has a reservation returns that reservation and holds nothing more, so a
-// redelivered request reserves once.
+// ReservationRejected event is published. An order is decided once:
+// reserving an order that already has a reservation returns that
+// reservation and holds nothing more, and reserving a rejected order
+// returns the same shortage and publishes nothing, so a redelivered
+// request reserves (or is rejected) once. An expiresAt that is not after
+// now is inventory.ErrExpiryPassed (also inventory.ErrInvalid).
 func (s *Service) ReserveForOrder(ctx context.Context, orderID string, lines []inventory.Line, expiresAt time.Time) (inventory.Reservation, error) {
 	req, err := inventory.NewReservationRequest(orderID, lines, expiresAt, s.now())
 	if err != nil {

@@ -46,6 +46,7 @@ func TestRepository(t *testing.T, newSubject func(t *testing.T) Subject) {
 		{"expired reservations are listed oldest first", testExpired},
 		{"concurrent reservations never oversell", testConcurrentReserve},
 		{"concurrent releases apply once", testConcurrentRelease},
+		{"concurrent requests reject an order once", testConcurrentReject},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -273,12 +274,53 @@ func testReserveAllOrNothing(t *testing.T, s Subject) {
 	require.ErrorIs(t, err, inventory.ErrNotFound, "a rejected order holds no reservation")
 	require.Equal(t, []string{typeRejected}, types(t, s)[before:], "only the rejection is published")
 
-	// Once the stock is there, the same order can be reserved.
+	// The rejection is final: the same order again (a redelivered
+	// request), even once the stock is there, gets the same shortage,
+	// holds nothing and publishes nothing more.
 	mustReceive(t, s.Repo, "SKU-Y", "ams-1", 1)
 	mustReceive(t, s.Repo, "SKU-Z", "ams-1", 1)
+	before = len(s.Outbox(t))
 	_, created, err = s.Repo.Reserve(ctx, req)
+	require.False(t, created)
+	var again *inventory.ShortageError
+	require.True(t, errors.As(err, &again), "%v", err)
+	require.Equal(t, short, again)
+	requireLevels(t, s.Repo, "SKU-Y", lvl("ams-1", 2, 0))
+	_, err = s.Repo.Reservation(ctx, "order-2")
+	require.ErrorIs(t, err, inventory.ErrNotFound)
+	require.Len(t, s.Outbox(t), before)
+
+	// Another order takes the stock.
+	other := request(t, "order-3", t0.Add(time.Hour), inventory.Line{SKU: "SKU-Y", Quantity: 2}, inventory.Line{SKU: "SKU-Z", Quantity: 1})
+	_, created, err = s.Repo.Reserve(ctx, other)
 	require.NoError(t, err)
 	require.True(t, created)
+}
+
+// Many concurrent requests for one order that lacks stock reject it once.
+func testConcurrentReject(t *testing.T, s Subject) {
+	ctx := context.Background()
+	mustReceive(t, s.Repo, "SKU-CJ", "ams-1", 1)
+	mustReceive(t, s.Repo, "SKU-CK", "ams-1", 5)
+	before := len(s.Outbox(t))
+	req := request(t, "o-cj", t0.Add(time.Hour), inventory.Line{SKU: "SKU-CJ", Quantity: 2}, inventory.Line{SKU: "SKU-CK", Quantity: 1})
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _, err := s.Repo.Reserve(ctx, req)
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.ErrorIs(t, err, inventory.ErrOutOfStock)
+	}
+	requireLevels(t, s.Repo, "SKU-CK", lvl("ams-1", 5, 0))
+	require.Equal(t, []string{typeRejected}, types(t, s)[before:])
 }
 
 func testReleaseCommit(t *testing.T, s Subject) {

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -11,10 +12,22 @@ import (
 	"github.com/agoracommerce/agora/internal/platform/fault"
 )
 
-// errExists rolls back a Reserve whose order already has a reservation.
-var errExists = errors.New("reservation exists")
+// errExists rolls back a Reserve whose order already has a reservation;
+// errRejected one whose order was rejected before.
+var (
+	errExists   = errors.New("reservation exists")
+	errRejected = errors.New("reservation rejected before")
+)
 
 // Reserve implements app.Repository.
+//
+// One transaction decides an order once: it first claims the order's
+// reservation row (concurrent requests for one order wait on it), then
+// looks for an earlier rejection, then takes every line's stock after a
+// savepoint. When a line is short it rolls back to the savepoint (giving
+// back what the other lines took), replaces the claim with the
+// rejection and writes ReservationRejected, so the rejection is as final
+// as a reservation.
 func (s *Store) Reserve(ctx context.Context, req inventory.ReservationRequest) (inventory.Reservation, bool, error) {
 	var (
 		out      inventory.Reservation
@@ -25,9 +38,6 @@ func (s *Store) Reserve(ctx context.Context, req inventory.ReservationRequest) (
 		return s.db.InTx(ctx, func(tx *sql.Tx) error {
 			var err error
 			out, shortage, err = s.reserve(ctx, tx, req)
-			if err == nil && shortage != nil {
-				return shortage // roll back what was taken
-			}
 			return err
 		})
 	})
@@ -35,20 +45,19 @@ func (s *Store) Reserve(ctx context.Context, req inventory.ReservationRequest) (
 	case errors.Is(err, errExists):
 		r, err := s.Reservation(ctx, req.OrderID)
 		return r, false, err
-	case shortage != nil && errors.Is(err, shortage):
-		rejected := inventory.ReservationRejected{OrderID: req.OrderID, Short: shortage.Lines, OccurredAt: req.At}
-		if err := s.db.InTx(ctx, func(tx *sql.Tx) error { return s.emit(ctx, tx, rejected) }); err != nil {
-			return inventory.Reservation{}, false, err
-		}
+	case errors.Is(err, errRejected):
 		return inventory.Reservation{}, false, shortage
 	case err != nil:
 		return inventory.Reservation{}, false, err
+	case shortage != nil:
+		return inventory.Reservation{}, false, shortage
 	}
 	return out, true, nil
 }
 
-// reserve takes every line of req inside tx. It returns a shortage (and
-// the caller rolls back) when a line cannot be covered.
+// reserve decides req inside tx: the reservation, or the shortage it
+// stored and published instead, or errExists / errRejected (with the
+// earlier shortage) when the order was decided before.
 func (s *Store) reserve(ctx context.Context, tx *sql.Tx, req inventory.ReservationRequest) (inventory.Reservation, *inventory.ShortageError, error) {
 	res, err := tx.ExecContext(ctx, s.db.Rebind(`
 		INSERT INTO stock_reservations (order_id, status, reason, expires_at, created_at, updated_at, version)
@@ -62,7 +71,35 @@ func (s *Store) reserve(ctx context.Context, tx *sql.Tx, req inventory.Reservati
 	} else if n == 0 {
 		return inventory.Reservation{}, nil, errExists
 	}
+	if earlier, err := s.rejection(ctx, tx, req.OrderID); err != nil {
+		return inventory.Reservation{}, nil, err
+	} else if earlier != nil {
+		return inventory.Reservation{}, earlier, errRejected
+	}
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT reserve_lines`); err != nil {
+		return inventory.Reservation{}, nil, dbErr("savepoint", err)
+	}
+	r, evs, shortage, err := s.takeLines(ctx, tx, req)
+	if err != nil {
+		return inventory.Reservation{}, nil, err
+	}
+	if shortage != nil {
+		if err := s.reject(ctx, tx, req, shortage); err != nil {
+			return inventory.Reservation{}, nil, err
+		}
+		return inventory.Reservation{}, shortage, nil
+	}
+	if err := s.emit(ctx, tx, append(r.Events(), evs...)...); err != nil {
+		return inventory.Reservation{}, nil, err
+	}
+	r.Stored()
+	return r, nil, nil
+}
 
+// takeLines takes every line of req inside tx and returns the new
+// reservation with the low-stock events it caused, or the shortage when a
+// line cannot be covered (the caller then rolls the lines back).
+func (s *Store) takeLines(ctx context.Context, tx *sql.Tx, req inventory.ReservationRequest) (inventory.Reservation, []inventory.Event, *inventory.ShortageError, error) {
 	var (
 		allocs []inventory.Allocation
 		short  []inventory.Shortage
@@ -71,7 +108,7 @@ func (s *Store) reserve(ctx context.Context, tx *sql.Tx, req inventory.Reservati
 	for _, line := range req.Lines { // sorted by SKU: rows are locked in one order
 		threshold, known, err := s.bump(ctx, tx, line.SKU, 0, req.At)
 		if err != nil {
-			return inventory.Reservation{}, nil, err
+			return inventory.Reservation{}, nil, nil, err
 		}
 		if !known {
 			short = append(short, inventory.Shortage{SKU: line.SKU, Requested: line.Quantity})
@@ -79,7 +116,7 @@ func (s *Store) reserve(ctx context.Context, tx *sql.Tx, req inventory.Reservati
 		}
 		levels, err := s.levels(ctx, tx, line.SKU)
 		if err != nil {
-			return inventory.Reservation{}, nil, err
+			return inventory.Reservation{}, nil, nil, err
 		}
 		before := available(levels)
 		plan, missing := inventory.Allocate(line, levels)
@@ -95,12 +132,12 @@ func (s *Store) reserve(ctx context.Context, tx *sql.Tx, req inventory.Reservati
 				WHERE sku = ? AND warehouse = ? AND on_hand - reserved >= ?`),
 				a.Quantity, a.SKU, a.Warehouse, a.Quantity)
 			if err != nil {
-				return inventory.Reservation{}, nil, dbErr("reserve stock", err)
+				return inventory.Reservation{}, nil, nil, dbErr("reserve stock", err)
 			}
 			if n, err := res.RowsAffected(); err != nil {
-				return inventory.Reservation{}, nil, dbErr("reserve stock", err)
+				return inventory.Reservation{}, nil, nil, dbErr("reserve stock", err)
 			} else if n == 0 {
-				return inventory.Reservation{}, nil, fault.Retryable(fmt.Errorf("reserve %s in %s: %w", a.SKU, a.Warehouse, inventory.ErrConflict))
+				return inventory.Reservation{}, nil, nil, fault.Retryable(fmt.Errorf("reserve %s in %s: %w", a.SKU, a.Warehouse, inventory.ErrConflict))
 			}
 		}
 		allocs = append(allocs, plan...)
@@ -109,20 +146,68 @@ func (s *Store) reserve(ctx context.Context, tx *sql.Tx, req inventory.Reservati
 		}
 	}
 	if len(short) > 0 {
-		return inventory.Reservation{}, &inventory.ShortageError{OrderID: req.OrderID, Lines: short}, nil
+		return inventory.Reservation{}, nil, &inventory.ShortageError{OrderID: req.OrderID, Lines: short}, nil
 	}
 	for _, a := range allocs {
 		if _, err := tx.ExecContext(ctx, s.db.Rebind(`INSERT INTO stock_reservation_lines (order_id, sku, warehouse, quantity) VALUES (?, ?, ?, ?)`),
 			req.OrderID, a.SKU, a.Warehouse, a.Quantity); err != nil {
-			return inventory.Reservation{}, nil, dbErr("insert reservation line", err)
+			return inventory.Reservation{}, nil, nil, dbErr("insert reservation line", err)
 		}
 	}
-	r := inventory.NewReservation(req, allocs)
-	if err := s.emit(ctx, tx, append(r.Events(), evs...)...); err != nil {
-		return inventory.Reservation{}, nil, err
+	return inventory.NewReservation(req, allocs), evs, nil, nil
+}
+
+// shortLine is a stored inventory.Shortage.
+type shortLine struct {
+	SKU       string `json:"sku"`
+	Requested int64  `json:"requested"`
+	Available int64  `json:"available"`
+}
+
+// reject undoes what takeLines took, replaces the order's claimed
+// reservation with its rejection and writes ReservationRejected.
+func (s *Store) reject(ctx context.Context, tx *sql.Tx, req inventory.ReservationRequest, shortage *inventory.ShortageError) error {
+	if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT reserve_lines`); err != nil {
+		return dbErr("roll back reservation lines", err)
 	}
-	r.Stored()
-	return r, nil, nil
+	if _, err := tx.ExecContext(ctx, s.db.Rebind(`DELETE FROM stock_reservations WHERE order_id = ?`), req.OrderID); err != nil {
+		return dbErr("drop rejected reservation", err)
+	}
+	lines := make([]shortLine, len(shortage.Lines))
+	for i, l := range shortage.Lines {
+		lines[i] = shortLine(l)
+	}
+	doc, err := json.Marshal(lines)
+	if err != nil {
+		return fmt.Errorf("inventory sqlstore: shortage of %s: %w", req.OrderID, err)
+	}
+	if _, err := tx.ExecContext(ctx, s.db.Rebind(`
+		INSERT INTO stock_reservation_rejections (order_id, shortage, rejected_at) VALUES (?, ?, ?)`),
+		req.OrderID, string(doc), micros(req.At)); err != nil {
+		return dbErr("insert rejection", err)
+	}
+	return s.emit(ctx, tx, inventory.ReservationRejected{OrderID: req.OrderID, Short: shortage.Lines, OccurredAt: req.At})
+}
+
+// rejection returns the shortage the order was rejected with, or nil.
+func (s *Store) rejection(ctx context.Context, tx *sql.Tx, orderID string) (*inventory.ShortageError, error) {
+	var doc string
+	err := tx.QueryRowContext(ctx, s.db.Rebind(`SELECT shortage FROM stock_reservation_rejections WHERE order_id = ?`), orderID).Scan(&doc)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, nil
+	case err != nil:
+		return nil, dbErr("read rejection", err)
+	}
+	var lines []shortLine
+	if err := json.Unmarshal([]byte(doc), &lines); err != nil {
+		return nil, fault.Permanent(fmt.Errorf("inventory sqlstore: stored rejection of %s: %w", orderID, err))
+	}
+	out := &inventory.ShortageError{OrderID: orderID, Lines: make([]inventory.Shortage, len(lines))}
+	for i, l := range lines {
+		out.Lines[i] = inventory.Shortage(l)
+	}
+	return out, nil
 }
 
 // Reservation implements app.Repository.

@@ -10,6 +10,12 @@
 // version row, which orders concurrent changes of one SKU and is its ETag.
 // Rows are locked in SKU order, so transactions over several SKUs cannot
 // deadlock.
+//
+// An order is decided once: its reservation row, claimed first in the
+// reserving transaction, serializes concurrent requests for the order, and
+// a rejection for lack of stock is stored in its place
+// (stock_reservation_rejections), so a repeated request returns the same
+// reservation or the same shortage and publishes nothing more.
 package sqlstore
 
 import (

@@ -1,0 +1,2 @@
+DROP TABLE orderhistory_active;
+DROP TABLE orderhistory_generations;
