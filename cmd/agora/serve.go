@@ -33,6 +33,7 @@ func services() map[string]serviceBuilder {
 		"catalog":      buildCatalog,
 		"inventory":    buildInventory,
 		"orderhistory": buildOrderhistory,
+		"ordering":     buildOrdering,
 		"payment":      buildPayment,
 		"shipping":     buildShipping,
 	}

@@ -116,9 +116,10 @@ func NewGuard(cfg GuardConfig) (*Guard, error) {
 	return &Guard{cfg: cfg}, nil
 }
 
-// Authenticate verifies the request's bearer token. It returns (nil, nil)
-// when the request carries no Authorization header, ErrInvalidToken for a
-// header that is not a bearer token, and Verify's error otherwise.
+// Authenticate verifies the request's bearer token and returns its
+// principal with Principal.Token set to the raw token. It returns (nil,
+// nil) when the request carries no Authorization header, ErrInvalidToken
+// for a header that is not a bearer token, and Verify's error otherwise.
 func (g *Guard) Authenticate(r *http.Request) (*Principal, error) {
 	h := r.Header.Get("Authorization")
 	if h == "" {
@@ -128,7 +129,16 @@ func (g *Guard) Authenticate(r *http.Request) (*Principal, error) {
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
 		return nil, invalid("authorization header is not a bearer token", nil)
 	}
-	return g.cfg.Verifier.Verify(r.Context(), strings.TrimSpace(token))
+	raw := strings.TrimSpace(token)
+	p, err := g.cfg.Verifier.Verify(r.Context(), raw)
+	if err != nil || p == nil {
+		return p, err
+	}
+	// A copy, so that a verifier handing out shared principals never sees
+	// one caller's token on another's.
+	withToken := *p
+	withToken.Token = raw
+	return &withToken, nil
 }
 
 // Admit authenticates the request and checks it against reqs: it returns

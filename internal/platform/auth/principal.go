@@ -18,6 +18,11 @@ type Principal struct {
 	ClientID string
 	// Claims holds every claim of the token as decoded JSON values.
 	Claims map[string]any
+	// Token is the raw bearer token the caller authenticated with (set by
+	// Guard), for a service that calls another one on the caller's behalf
+	// with the caller's own credentials. It is a secret: never log it or
+	// store it.
+	Token string
 }
 
 // HasScope reports whether the principal was granted scope.

@@ -1,0 +1,2 @@
+-- Reverts 1_orders.up.sql.
+DROP TABLE orders;
