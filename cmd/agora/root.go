@@ -28,6 +28,7 @@ services that talk through schema-registered Protobuf events on Kafka.`,
 	root.AddCommand(newSchemasCmd())
 	root.AddCommand(newRegistryCmd())
 	root.AddCommand(newProjectionsCmd())
+	root.AddCommand(newLoadgenCmd())
 	return root
 }
 
