@@ -29,6 +29,7 @@ services that talk through schema-registered Protobuf events on Kafka.`,
 	root.AddCommand(newRegistryCmd())
 	root.AddCommand(newProjectionsCmd())
 	root.AddCommand(newLoadgenCmd())
+	root.AddCommand(newMailboxCmd())
 	return root
 }
 

@@ -32,6 +32,7 @@ func services() map[string]serviceBuilder {
 		"cart":         buildCart,
 		"catalog":      buildCatalog,
 		"inventory":    buildInventory,
+		"notification": buildNotification,
 		"orderhistory": buildOrderhistory,
 		"ordering":     buildOrdering,
 		"payment":      buildPayment,

@@ -1,0 +1,2 @@
+DROP TABLE notification_messages;
+DROP TABLE notification_recipients;
