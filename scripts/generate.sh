@@ -6,6 +6,8 @@
 #   <dir>/<name>.yaml + <name>.codegen.yaml, for the OpenAPI specs in api/openapi/
 #   and test specs in internal/**/testdata/ -> gen/openapi/<service>/<service>.gen.go (oapi-codegen),
 #   where <service> is <name> up to its first dot (catalog.v1.yaml -> gen/openapi/catalog/)
+#   api/topics.yaml + api/proto/       -> api/asyncapi/<service>.yaml (tools/asyncapigen: the AsyncAPI 3.0
+#   documents of every topic, one per publishing service; stale documents are removed)
 # Everything is generated into a scratch directory that then replaces gen/ as a
 # whole, so removed sources and hand edits leave no trace.
 set -euo pipefail
@@ -35,4 +37,8 @@ if [ -n "$(ls -A "$out")" ]; then
   mv "$out" gen
 else
   echo "generate: no Protobuf or OpenAPI sources yet; nothing to generate"
+fi
+
+if [ -f api/topics.yaml ]; then
+  "${GO:-go}" run ./tools/asyncapigen -topics api/topics.yaml -proto api/proto -out api/asyncapi
 fi

@@ -19,7 +19,9 @@ import (
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
+	"github.com/agoracommerce/agora/api/asyncapi"
 	openapispecs "github.com/agoracommerce/agora/api/openapi"
+	"github.com/agoracommerce/agora/internal/platform/apidocs"
 	"github.com/agoracommerce/agora/internal/platform/auth"
 	"github.com/agoracommerce/agora/internal/platform/auth/devissuer"
 	"github.com/agoracommerce/agora/internal/platform/broker"
@@ -29,6 +31,7 @@ import (
 	"github.com/agoracommerce/agora/internal/platform/lifecycle"
 	"github.com/agoracommerce/agora/internal/platform/logging"
 	"github.com/agoracommerce/agora/internal/platform/schemaregistry"
+	"github.com/agoracommerce/agora/web"
 )
 
 // shopOptions are the settings of agora run. Every embedded part is
@@ -144,6 +147,11 @@ func runShop(ctx context.Context, o shopOptions, out io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
+	docs, err := apidocs.Handler(apidocs.Config{OpenAPI: openapispecs.FS, AsyncAPI: asyncapi.FS, Assets: web.FS, Logger: s.log.Named("docs")})
+	if err != nil {
+		return fmt.Errorf("run: docs: %w", err)
+	}
+	mounts["/docs"] = docs
 	routes, err := s.startServices(ctx)
 	if err != nil {
 		return err

@@ -8,32 +8,37 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/sr"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
 
+	"github.com/agoracommerce/agora/api"
 	protos "github.com/agoracommerce/agora/api/proto"
-	cartv1 "github.com/agoracommerce/agora/gen/proto/agora/cart/v1"
-	catalogv1 "github.com/agoracommerce/agora/gen/proto/agora/catalog/v1"
-	inventoryv1 "github.com/agoracommerce/agora/gen/proto/agora/inventory/v1"
-	orderingv1 "github.com/agoracommerce/agora/gen/proto/agora/ordering/v1"
-	paymentv1 "github.com/agoracommerce/agora/gen/proto/agora/payment/v1"
-	shippingv1 "github.com/agoracommerce/agora/gen/proto/agora/shipping/v1"
-	cartevents "github.com/agoracommerce/agora/internal/cart/eventsout"
-	catalogevents "github.com/agoracommerce/agora/internal/catalog/eventsout"
-	inventoryevents "github.com/agoracommerce/agora/internal/inventory/eventsout"
-	paymentevents "github.com/agoracommerce/agora/internal/payment/eventsout"
+	_ "github.com/agoracommerce/agora/gen/proto/agora/cart/v1"
+	_ "github.com/agoracommerce/agora/gen/proto/agora/catalog/v1"
+	_ "github.com/agoracommerce/agora/gen/proto/agora/inventory/v1"
+	_ "github.com/agoracommerce/agora/gen/proto/agora/notification/v1"
+	_ "github.com/agoracommerce/agora/gen/proto/agora/ordering/v1"
+	_ "github.com/agoracommerce/agora/gen/proto/agora/payment/v1"
+	_ "github.com/agoracommerce/agora/gen/proto/agora/shipping/v1"
 	"github.com/agoracommerce/agora/internal/platform/events"
-	shippingevents "github.com/agoracommerce/agora/internal/shipping/eventsout"
 )
 
-// topicSchemas maps every topic to the envelope its record values carry.
-func topicSchemas() map[string]proto.Message {
-	return map[string]proto.Message{
-		catalogevents.Topic:   &catalogv1.ProductEvent{},
-		inventoryevents.Topic: &inventoryv1.StockEvent{},
-		cartevents.Topic:      &cartv1.CartEvent{},
-		paymentevents.Topic:   &paymentv1.PaymentEvent{},
-		shippingevents.Topic:  &shippingv1.ShipmentEvent{},
-		"ordering.orders.v1":  &orderingv1.OrderEvent{},
+// topicSchemas maps every topic of api/topics.yaml to the envelope its
+// record values carry, resolved among the generated Protobuf types.
+func topicSchemas() (map[string]proto.Message, error) {
+	topics, err := api.Topics()
+	if err != nil {
+		return nil, err
 	}
+	out := make(map[string]proto.Message, len(topics))
+	for _, t := range topics {
+		mt, err := protoregistry.GlobalTypes.FindMessageByName(protoreflect.FullName(t.Envelope))
+		if err != nil {
+			return nil, fmt.Errorf("topic %s: envelope %s: %w", t.Name, t.Envelope, err)
+		}
+		out[t.Name] = mt.New().Interface()
+	}
+	return out, nil
 }
 
 func newSchemasCmd() *cobra.Command {
@@ -63,7 +68,10 @@ the registry refuses it as incompatible).`,
 			if err != nil {
 				return err
 			}
-			schemas := topicSchemas()
+			schemas, err := topicSchemas()
+			if err != nil {
+				return err
+			}
 			topics := make([]string, 0, len(schemas))
 			for topic := range schemas {
 				topics = append(topics, topic)
