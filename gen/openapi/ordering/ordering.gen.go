@@ -280,8 +280,8 @@ type ListOrdersParams struct {
 
 // PlaceOrderParams defines parameters for PlaceOrder.
 type PlaceOrderParams struct {
-	// IdempotencyKey A key unique to this checkout; a retry with the same key and body gets the stored response.
-	IdempotencyKey IdempotencyKeyRequired `json:"Idempotency-Key"`
+	// IdempotencyKey A key unique to this checkout; a retry with the same key and body gets the stored response. Required (x-agora-idempotency), enforced with a 400 problem when missing.
+	IdempotencyKey *IdempotencyKeyRequired `json:"Idempotency-Key,omitempty"`
 }
 
 // GetOrderParams defines parameters for GetOrder.
@@ -425,7 +425,7 @@ func (siw *ServerInterfaceWrapper) PlaceOrder(w http.ResponseWriter, r *http.Req
 
 	headers := r.Header
 
-	// ------------- Required header parameter "Idempotency-Key" -------------
+	// ------------- Optional header parameter "Idempotency-Key" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
 		var IdempotencyKey IdempotencyKeyRequired
 		n := len(valueList)
@@ -434,18 +434,14 @@ func (siw *ServerInterfaceWrapper) PlaceOrder(w http.ResponseWriter, r *http.Req
 			return
 		}
 
-		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
 		if err != nil {
 			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
 			return
 		}
 
-		params.IdempotencyKey = IdempotencyKey
+		params.IdempotencyKey = &IdempotencyKey
 
-	} else {
-		err := fmt.Errorf("Header parameter Idempotency-Key is required, but not found")
-		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "Idempotency-Key", Err: err})
-		return
 	}
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -1494,72 +1490,72 @@ func (sh *strictHandler) CancelOrder(w http.ResponseWriter, r *http.Request, ord
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"5Fttbxs5kv4rBG+B2NiWLMl2EstfzuMos55xbK/tYO42yRlUd0niupvskGwrGkP//VAk+03dkqXJbu4W",
-	"O8AEkvhWZFU99VSRfqahTFIpQBhNh880ZYolYEDZb+eZ0lLhpwh0qHhquBR0SO9nQAR8Mw+h7UDkhJgZ",
-	"kFTBE5eZJimbwimRCTdkIpVtm3CljW3o0oBynOVrBmpBAypYAnRI3Vw0oDqcQcJw1YR9uwQxNTM6HBy/",
-	"DmjCRf69H9CUGQMKZ/qfT2edv7HO773OyUPny5//RANqFilOqo3iYkqXy4BeRJCk0oAIF7/CormpM/II",
-	"C5IJ/jUDYiQxM66Jgq8ZaHNKGFFg1ILMuZnZDWmWgB3BRETGMlqQKRjtmoxUEBEFOpVClxueAYtAlTuu",
-	"SNRBkdZu/Xh16y/t7ha+ZlxBtOUuwxmEjzL7YdtUhXhGZfA9277kCTc4sM2iYttYnT6CCctiQ4eDXoBr",
-	"8SRL6LDf69mV/LdiHS4MTEHZha5VBOoiKpZKmZmVK0nfumlrE6kSZuiQZhmPWix0iYPdUVrnu1FyHEOC",
-	"H0MpDAi7T5amMQ8ZavMgdT3+/HeNqn2urPUnBRM6pP9xUHr3gWvVB/m8dsUV4xDk9v05OTk6fkP85F26",
-	"DOhHwZ4Yj9k4hh8qDokgBRGh5ZA9NLmQKUM0qCcewj7hmmSlZKfedNnEgMMcwxMgXJBb/L1zhr+jkTr7",
-	"tGdcaWm6yh2EUkQavWTOuCFjmEgFbhUupt26v24yH7s3v2HsfBZFCrT9yKKI43osvlEyBWU4an/CYg0B",
-	"hW8sSf2Zc7OgQ3opRSQFDWgoM2EU/vTzTzSgMRfQp0PaH5AzweKF4SGLya2clzZ6FjFyKZ8gZiHQgKZS",
-	"GxY/hDLCxtF5/4z0f/oJtZ1WBMkXrnlm7i/rPbMi33PTxi7urslh//XrTp+wOJ2xzoD47gTFwYNdwfYv",
-	"z4NlC6oX+64Dxxbi4bhB27hGT3d6O++/drwry7w4WMGUOx9aXbWJgCXgfHKy5ocSONXVRSkV86WYTI7/",
-	"DqHBdc+ZCCGOmfGrbzTOupkoYLoh8suaWLZJkSmFLr/Wdo4G/TfOcsZgeEhCP6CwnsJv6OjjbZs1HbZb",
-	"00hEt8U+dth8ruVNOFfMfY6dlwFNQGs2XbWO45e17BWZj29TZH2x4TMFgdj0iV5/vH+4fv9wd399/isN",
-	"6M3Zf38YXd0/vBudX15cjd5Vfnp/dnFpf3g3OnuHjQ+j/zofjd7Z384/3t1ffxjdPtyO/vpxdHdPA3p9",
-	"M7o9u78uf/rScsAfpHDUa4fDZQla7EPCxToq6nog0tsY4a3hlSZ2DJIdQ/ZC1Ialo6OPt/toJUVA5sK8",
-	"PqIVCtBrYnhAw4pZblJ0Yb6reqttpDJfmwKvYG4Zx66GyJR54FH7MYUsjkG90kSmIFwoNdJxPyIzUzuS",
-	"do4SUEgYj5vT/zYDBfb0LRN6pYmQhk88M9BkKk9dRJaPIF5pYqchYcx4QuYzEDZXMBDVZHBrBXVOeNSG",
-	"tWyRgDAPdvb2vfsuJAEzkxFh2onCf4eIjBcue/FdpszAnC265MIgwxDwBIromZwLwqaMi25dpNdHm/KS",
-	"z5+/Dfqdz5+/vRm15iUB1TOeplxMH1hJCjaZV84dGqjgVb96HC0rtBncdtZWJSS5qdFe/6QXHrNBp9fr",
-	"9Tpv8J+3+E+v/M9GIwXMQPRgdTvoDY47vX6n17/vD4a93rDX+5v1CW1kAspNnH/r4PAIWISBrW18/3jY",
-	"G+B4b56URew/vazdUCaYmdQk7ff7/XZJBz5+ajr89Gw/PRhpWNxEosOTk7dVVLCxpiAM9BYict/RM64w",
-	"BUmVjLJw9cDeRH3ovAnDww7rjwedw/AoOobXkzfs7ZgG9GvGhLHsaxBQ/ZihKd/95eL2vnM7etf5QAOK",
-	"yPaQKh5CU7z+yclJU7zll9I+6rIMBoNB+5Ec2rRmkokILc1bQpvZ/kCOqg0zmaZDen599f7i9oONStpA",
-	"ir7lRUNv2011WRptMlFrYk+gtMWVw2UL+iruvGgFIJr0uATqFzG36jiV7ihqB1Oc1jFVR6rTyMHblv41",
-	"72pB92poNUSzKSN42jbF0hg9bH2Aa4KIBUKjwKeEjTV2twgfSQE1eN8ofxFnXgR/ENFDST5ZHF9PrOtu",
-	"xcUo+sPqZhdlICNzpokCBEmIiFQkdAwZI9XSgcoWCvR48ky5geRFgLdIfMmFI4ns24UblCcd+ddiHaYU",
-	"W1TD4Lr4nwc4M2OGsMzMpLLxzwVmw+JTosEQKUKoNLeEu5Z8JUeHFtMxM5+O5+srSKUyfuGQpSZTEOUk",
-	"Lp/Kp/EsP3FLJLrl6Y6ljIGJPIJu3Hjewe3ceakulVzZtoWO7fb8h+N2CV5b2MGd67rMwW3zkDs2ZXfY",
-	"b1mBvk0DHB/H3oqFj7gbkSXjBoS1Y0YVLbfFpQI9nzfQ7/YKXJXsWD+rYlxQ4T/+eP2R5e6Xn0iL5oKC",
-	"ahaGXEpaw9/aptfSKOu8uxH3FaKxFYp55TUQ7K+eN3hwRju3KZAlCt01NY324keVtmwBdCVjaVNvpdz6",
-	"UsHV852X4+gKA/quc7uvHZQPeM7EiGbzIr9kynQbFlk5KSd8kFdjikOpSRtUVb7Wkm58gWAHSypizPbB",
-	"piXQrMaWym1PE2NvmNaYUvnbICOJAubgHcf56yBPBqQ7xZhVroM21zvcRtae0V2BpitSja7eXVz9TDJh",
-	"eEy0keEjsTc6GtQTBhgR1cJSGfJOScEq89EuLpySu79c3NwUP1eHI/fxsQzHf7i5HN2P3jnu44fbJVPG",
-	"oy65Hf0yOsf2PSHNjIspCWdMTSHat53Oz67OR5eX2I7p58J1yZBXQ1Bb9knyyFGTHLv2CVNAJlywOECt",
-	"cF0RJxMxoLIEQZthpqA0mnDT/Yxwl5eK/PnRoMax/QHYX/2kNKD5dvDnXPTWAlDlUmO1hKYUuCjv0aaF",
-	"oxpPCpskUCmp6lZfn37DWC5afy5uQttbJWJVW9uK8fqF26x31ce40AZ10bpgyRmaWGm4idtHuR+qyK34",
-	"i/5mW/NZi5XbdlDwjRbex4xDS3+16HKGOeOuCDf0fohh2LnmHhdPIIxUi/2g8EVszi19z3/YD0gewYtL",
-	"IUy79gPvgK2DTm0C4tyRG3QPrmcQ1U1+RSYa0BZBKgzC0o6VJWlAcaUW60ctQpgpbhZ3CL/OMsfAFKiz",
-	"DENc/u19rq5ffrunLZd019idDLo9wsIQ/dmWesjeL7/d73cdqdVDi8H4j/ZhK6/+2eYg7zZX3ABJMePW",
-	"FntyPDAzSE7zXixKuCB7UhE2lYq57/t+egtRPmGqzpDDHoKMTNIYbBIlQHfJTcxCVCACkR03kWrOlJfV",
-	"bcfeTtfv/AKiJaqPxVoSARBp2zzM442CLrkwtfpi4HSeom6FCRAO5y9WK3OcxD7+CQDBcI4nJG1C47mj",
-	"sx8bTW1WYtVXetjMmNTdbHIxkU03sQFMEzkhmk8FRB0uCs6hiwhV+JDLXywddfppOciKxv1Er9whkYmS",
-	"SeNEyV5x1V9ayFw4Fdjjzke4BlCoVaKyGA8jTWN0V0tpKhkVyZ3fDStJlduTNkz5NwQ1eBiSAgPyMF28",
-	"NAgfg2ak1mXuWgEF/KDL3j4q6y65r2jcoZoTp6hm6JmcE/x/whSa2VSaU2/dtn3GNGEkr5UEdjRz461q",
-	"UqY1aDTxlVJI4MvIMUwM0SYLH7vkrMIuwY6KbeWBK6sA53inRZzWZCbjCPdXc8m6R+JMDXdM2MI5jPPL",
-	"9W7p4LRCaApK0SUjO2k4Y2JqN5dm49giaE7ofmWTR0aMTHno1uZi2nWidp/6zk98oKJnKHHRi5zdXFQL",
-	"a7Tf7XV7GF9kCoKlnA7pYbfXPXQ3eTMLmwdP/QM3O36bgs1B3VlxKS4iOqSXXBvnYDSoPWz61HBDPHo3",
-	"m2P5PDeQdY+Vyhxzq0cOtVx+GbR3LkU88A+vtujpHsBgMlN7PDLo9Ta81NjthUaZibS+0UASn78AawQZ",
-	"AXPETvv6y6aeR06wtvWKDZRvQrB/f8f+h7v1H5zs1L94QbT1GAz7WZIwWwhHm3SQ1sD7tacWUMOmaLbU",
-	"G/wX/76gGU9uK+F+LeI3Ad+C/RARL8m0IWOoN+8d9Y5cFG3M9SjkHMMn0Vk484v6F39ueECOeocF7UK/",
-	"kgkgQEKs4ZXeD9xt5N5R72Q/wDhMIEnNguwdDQb7DmEdniHiOvG04XGMQkpBNIvBDa7AOzHsEXQ1AtkS",
-	"kI9KXK0LSHnG6BN9C/krlNDCNu5yDKFM3JyJ1MZivl186GIa4ho3rjI+ZVy4U8/Zw8qTuBxrNUTVzbT2",
-	"cjx9t5d67vElE3qOIcFeYpLfWvUZMoE6GCPtYeHMF2n9SK7JMSoTV6y8nAoKopJTJYw4Y/dSikPUFNFF",
-	"gzpaI5EBV45ooPULGLjm7aMDRSvRTzJabIGH33O9uf7qceV6mhr5+PDENaP/x7doy22jV/EYYVlPFY3K",
-	"YNkIPP1/bOBpCzru/fHcOVyQ++3K277RPZu23wfkHBB8mZStvOVreWYqw+JRVHO+j7eXeQAspNo84/L/",
-	"YyTsHe3Yf7fIedTfUZ7+8Y6RfPBPjfzH25xn9aXsH2YLvkhgoa9aHsgJgMvZ6RcEuJJanNuHPMzhuY07",
-	"mKzUDHKVRwT0W8dmDx1eQigdli6O4pRM++DZv3NeruXcP4NZg+GNIgb6Z+42PlnRriyMKewpObSkg8eA",
-	"cRQzLwxMLgGJ1r81n3SupIDOB2bC2ca/JVh1yX86g14HZIV2WrBrM4IcOo+tT3klkZFEfIKRV3PhbzLs",
-	"aU/5E/IwQWrH9IfW/pdHrx/L+5GYlxyR7HGjy/Qfc/iyIL+/jvHvxInyv1dYflnjwgfhymPfPzr/ulzk",
-	"vnp/hozQlx98icM9r8j9m5fsW6ry+uW0dlOxt6Hysd8oc7DissbOmN+AeM4wn0ldq3UY5MN5waOaTORM",
-	"v7yTKZOSlCnDQ54yYXIos9WgTEQSNEEtY5cu8S+rbaWufERSFGmQXmsy6PUcV+buOY0DOwt8My6meBgL",
-	"4hIIX76q5A124FHvhAiWuOSjjWU7Of4RNPv76HX+YscZuE8z5kqKKdH8dxs7t4PW2pP1rfjpD4L1FSX/",
-	"e4LsvxlF/KF0z6Oc2J3eydS9JXCm+/L6yMf88qCecrTIVOxvOIYHB7EMWTyT2gzf9t72LDZ4aZ5rfyOn",
-	"MSD9bwAAAP//",
+	"5Fttbxs5kv4rBG+B2NiW3JLtJJa/nMdRZj3j2F7bwdxtkjOo7pLEdTfZIdlWNIb++6FI9pvUkqXJbu4W",
+	"O8AEkvhWZFU99RRZfqaRTDMpQBhNB880Y4qlYEDZb+e50lLhpxh0pHhmuBR0QO+nQAR8Mw+R7UDkmJgp",
+	"kEzBE5e5JhmbwCmRKTdkLJVtG3OljW3o0oBynOVrDmpOAypYCnRA3Vw0oDqaQspw1ZR9uwQxMVM66B+/",
+	"DmjKRfG9F9CMGQMKZ/qfT2edv7HO72Hn5KHz5c9/ogE18wwn1UZxMaGLRUAvYkgzaUBE819hvrqpM/II",
+	"c5IL/jUHYiQxU66Jgq85aHNKGFFg1JzMuJnaDWmWgh3BRExGMp6TCRjtmoxUEBMFOpNCVxueAotBVTuu",
+	"SdRBkdZu/Xh56y/t7ha+5lxBvOUuoylEjzL/zm2SYlWy963DJlKxDq+k2g8IiLFUEcRudkaOwpBkSo4S",
+	"SMlsCoKkXGsuJt3P4kcc2SVPucGBbdaY2Mb69DGMWZ4YOuiHAa7F0zylg14Y2pX8t3IdLgxMQNmFrlUM",
+	"6iIul8qYmVYrSd8aUFVqzagc6muPpUqZoQOa5zxuse4FDnZqsI57404VP0ZSGBB2nyzLEh4xtIQDf+5/",
+	"/rtGs3iurfUnBWM6oP9xUCHDgWvVB8W8dsUlwxLk9v05OTk6flMotUsXAf0o2BPjCRsl8EPFITFkIGK0",
+	"FLKH5hoxZYgG9cQj2Cdck7yS7NSbPRsbcHhleAqEC3KLv3fO8Hf0Y2eP9oxrLatudgeRFLFGD5sxbsgI",
+	"xlKBWwUtvGm4m8zH7s1vGDufxbECbT+yOOa4HktulMxAGY7aH7NEQ0DhG0szf+bczOmAXkoRS/SsSObC",
+	"KPzp559oQBMuoEcHtNcnZ4Ilc8MjlpBbOats9Cxm5FI+QcIioAHNpDYseYhkjI3D894Z6f30E2o7qwlS",
+	"LNzwzMJf1ntmTb7nVRu7uLsmh73Xrzs9wpJsyjp94rsTFAcPdikufHnuL1oiQrnvJnBsIR6O67eNW+np",
+	"Tm/n/TeOd2mZFwcrmHDnQ8urriJgBTifnKzFoQROdU1RKsV8KSeTo79DZHDdcyYiSBJm/OobjbNpJgqY",
+	"XhH5ZU0s2qTIlUKXX2s7R/3eG2c5IzA8IpEfUFpP6Td0+PG2zZoO261pKOLbch87bL7Q8iacK+c+x86L",
+	"gKagNZssW8fxy1r2iizGtymyudjgmYJAbPpErz/eP1y/f7i7vz7/lQb05uy/Pwyv7h/eDc8vL66G72o/",
+	"vT+7uLQ/vBuevcPGh+F/nQ+H7+xv5x/v7q8/DG8fbod//Ti8u6cBvb4Z3p7dX1c/fWk54A9SONq2w+Gy",
+	"FC32IeViHY11PRDpbYzw1vBKEzsGiZIhexFqw1LZ4cfbfbSSMiBzYV4f0RoFCFcxPKBRzSw3Kbo032W9",
+	"NTZSm69NgVcws4xjV0NkyjzwuP2YIpYkoF5pIjMQLpQa6XgjkblpHEk7RwkopIwnq9P/NgUF9vQtE3ql",
+	"iZCGjz0z0GQiT11Elo8gXmlipyFRwrhnjZhnGIgbMri1giYnPGrDWjZPQZgHO3v73n0XkoKZypgw7UTh",
+	"v0NMRnOX+fguE2ZgxuZdcmGQYQh4AkX0VM4EYRPGRbcp0uujTTnN58/f+r3O58/f3gxbc5qA6inPMi4m",
+	"D6wiBZvMq+AOK6jgVb98HC0rtBncdtZWJySFqdGwdxJGx6zfCcMw7LzBf97iP2H1n41GCpiB+MHqth/2",
+	"jzthrxP27nv9QRgOwvBv1ie0kSkoN3HxrYPDY2AxBra28b3jQdjH8d48KYvZf3pZu5FMMRNpSNrr9Xrt",
+	"kvZ9/NR08OnZfnow0rBkFYkOT07e1lHBxpqSMNBbiMl9R0+5whQkUzLOo+UDexP3oPMmig47rDfqdw6j",
+	"o/gYXo/fsLcjGtCvORPGsq9+QPVjjqZ895eL2/vO7fBd5wMNKCLbQ6Z4BKvi9U5OTlbFW3yp7KMpS7/f",
+	"77cfyaFNa8a5iNHSvCW0me0P5KjaMJNrOqDn11fvL24/2KikDWToW1409LbdVJdn8SYTtSb2BEpbXDlc",
+	"tKCv4s6LlgBilR5XQP0i5tYdp9YdRe1gitM6pu5ITRrZf9vSv+FdLeheD62GaDZhBE/bplgao4e9W+Ca",
+	"IGKB0CjwKWEjjd0twsdSQAPeN8pfxpkXwR9E/FCRT5Yk12PrultxMYr+sLzZeRXIyIxpogBBEmIiFYkc",
+	"Q8ZItXCgsoUCPZ48U24gfRHgLRJfcuFIIvt24QYVSUfxtVyHKcXm9TC4Lv4XAc5MmSEsN1OpbPxzgdmw",
+	"5JRoMESKCGrNLeGuJV8p0KHFdMzUp+PF+goyqYxfOGKZyRXEBYkrpvJpPCtO3BKJbnW6IykTYKKIoBs3",
+	"XnRwO3deqisl17ZtoWO7Pf/huF2B1xZ2cOe6Lgpw2zzkjk3YHfZb1KBv0wDHx7G3YtEj7kbk6WgFwtox",
+	"o46W2+JSiZ7PG+h3+w1cnexYP6tjXFDjP/54/ZEV7lecSIvmgpJqloZcSdrA38am19Io67y7EfclorEV",
+	"innlrSDYXz1v8OCMdm5TIEsUumvuNNovP+q0ZQugqxhLm3pr160vXbh6vvNyHF1iQN91bveNg/IBz5kY",
+	"0WxW5pdMme6KRdZOygkfFLcx5aE0pA3qKl9rSTf+gmAHSypjzPbBpiXQLMeW2kvRKsbeMK0xpfIvSUYS",
+	"BczBO47zT0meDEh3igmrPSVtvu9wG1l7Rnclmi5JNbx6d3H1M8mF4QnRRkaPxL4GaVBPGGBE3AhLVcg7",
+	"JSWrLEa7uHBK7v5ycXNT/lwfjtzHxzIc/+Hmcng/fOe4jx9ul8wYj7vkdvjL8Bzb94Q0Uy4mJJoyNYF4",
+	"33Y6P7s6H15eYjumn3PXJUdeDUFj2SfJY0dNCuzaJ0wBGXPBkgC1wnVNnFwkgMoSBG2GmZLSaMKNe7Mp",
+	"ror8+dGgwbH9Adhf/aQ0oMV28OdC9NYLoNqjxvIVmlLgorxHmxaOajwpXCWBSknVtPrm9BvGctH6c/mK",
+	"2t4qEava2paM1y/cZr3LPsaFNqiL1gUrzrCKlYabpH2U+6GO3Iq/6G+2tZi1XLltByXfaOF9zDi09M+S",
+	"LmeYMe4u4QbeDzEMO9fc4+IJhJFqvh+UvojNhaXv+Q/7ASkiePkohGnXfuAdsHXQqU1AnDtyg+7B9RTi",
+	"pskvyUQD2iJIjUFY2rG0JA0ortRi/ahFiHLFzfwO4ddZ5giYAnWWY4grvr0v1PXLb/e05ZHuGruTfjck",
+	"LIrQn+1VD9n75bf7/a4jtXpgMRj/0T5sFbd/tjkous0UN0AyzLi1xZ4CD8wU0tOiF4tTLsieVMQ+Crvv",
+	"+356C1E+YarPUMAegoxMswRsEiVAd8lNwiJUIAKRHTeWasaUl9Vtx75sN9/8AqIlqo8lWhIBEGvbPCji",
+	"jYIuuTCN+8XA6TxD3QoTIBzOXrytLHAS+/jyAYLhHE9I2oTGc0dnPzaa2qzEqq/ysKkxmXvZ5GIsV93E",
+	"BjBN5JhoPhEQd7goOYcuI1TpQy5/sXTU6aflIGsa9xO9codExkqmKydK9soygcpCZsKpwB53McI1gEKt",
+	"EpUneBhZlqC7WkpTy6hI4fxuWEWq3J60YcrXHzTgYUBKDCjCdFmlED0Gq5FaV7lrDRTwg656+6isu+S+",
+	"pnGHak6c8jZDT+WM4P9jptDMJtKceuu27VOmCSPFXUlgRzM33qomY1qDRhNfugoJ/DVyAmNDtMmjxy45",
+	"q7FLsKMSe/PAlVWAc7zTMk5rMpVJjPtruGTTI3GmFXdM2dw5jPPL9W7p4LRGaEpK0SVDO2k0ZWJiN5fl",
+	"o8QiaEHofmXjR0aMzHjk1uZi0nWidp96zk98oKJnKHHZi5zdXNQv1mivG3ZDjC8yA8EyTgf0sBt2D91L",
+	"3tTC5sFT78DNjt8mYHNQd1ZciouYDugl18Y5GA0aRVGfVtwQj97N5lg+LwxkXaFTlWNuVeTQyOUXQXvn",
+	"SsQDX7S1RU9XAIPJTKN4pB+GGyo1dqvQqDKR1hoNJPFF9dhKkBEwQ+y0lWM29TxygrWtV26gqgnB/r0d",
+	"+x/u1r9/slP/soJo6zEY9vM0ZfYiHG3SQdoK3q89tYAaNkGzpd7gv/j6gtV4clsL92sRfxXwLdgPEPHS",
+	"XBsygmbz3lF45KLoylyPQs4wfBKdR1O/qK8WdMMDchQelrQL/UqmgAAJiYZXej9wr5F7R+HJfoBxmECa",
+	"mTnZO+r39x3COjxDxHXiacOTBIWUgmiWgBtcg3di2CPoegSyV0A+KnG1LiAVGaNP9C3kL1FCC9u4yxFE",
+	"MnVzplIbi/l28YGLaYhr3Lib8QnjwtfLefawVAJXYK2GuL6Z1l6Op+9W5ecKN5nQMwwJ9hGT/Naqz4gJ",
+	"1MEIaQ+Lpv6S1o/kmhyjMnHFWuVUUBKVgiphxBm5SilelArWRXTRoInWSGTAXUesoPULGLimbtKBopXo",
+	"JxnPt8DD73neXP/0uPQ8TY18fHjimtH/41e0xbbRqyxGWDRTRaNyWKwEnt4/NvC0BR1XuzxzDhcUfrtU",
+	"2ze8Z5P294CCA4K/JmVLtXwtZaYyKouiVuf7eHtZBMBSqs0zLv4/RsLwaMf+u0XOo96O8vSOd4zk/X9q",
+	"5D/e5jzrlbJ/mC34SwILffXrgYIAuJydfkGAq6jFuS3kYQ7PbdzBZKVhkMs8IqAtRd50ULk4ilMx7YNn",
+	"X+e8WMu5fwazBsNXLjHQPwu38cmKdtfCmMKekkNLOngCGEcx88LA5BKQeH05/rhzJQV0PjATTTf+HcKy",
+	"S/7TGfQ6ICu104JdmxHk0Hlsc8oriYwk5mOMvJoL/5JhT3vCn5CHCdI4pj+09r88ev1Y3o/EvOKIZI8b",
+	"XaX/mMNXF/L76xj/Tpyo+HuFxZc1LnwQLRX7/tH51+Ui9/X3M2SE/vrBX3G48orCv3nFvqWqnl9OGy8V",
+	"extuPvZXrjlY+VhjZyxeQDxnmE2lbtx1GOTDxYVHPZkomH71JlMlJRlThkc8Y8IUUGZvg3IRS9AEtYxd",
+	"usRXVtubuqqIpLykQXqtST8MHVfmrpzGgZ0FvikXEzyMOXEJhL++quUNduBReEIES13y0caynRz/CJr9",
+	"ffS6qNhxBu7TjJmSYkI0/93Gzu2gtVGyvhU//UGwvqTkf0+Q/TejiD+U7nmUE7vTO5m5WgJnui+vj3zM",
+	"Lw/qqUCLXCX+hWNwcJDIiCVTqc3gbfg2tNjgpXlu/I2cxoD0vwEAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
