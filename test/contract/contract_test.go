@@ -180,4 +180,3 @@ func findMessage(f *descriptorpb.FileDescriptorProto, name protoreflect.FullName
 	}
 	return walk(f.MessageType, prefix)
 }
-
