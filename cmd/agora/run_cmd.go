@@ -11,14 +11,19 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/jackc/pgx/v5"
 	"github.com/spf13/cobra"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 
+	"github.com/agoracommerce/agora/api"
 	"github.com/agoracommerce/agora/api/asyncapi"
 	openapispecs "github.com/agoracommerce/agora/api/openapi"
 	"github.com/agoracommerce/agora/internal/platform/apidocs"
@@ -140,6 +145,9 @@ func runShop(ctx context.Context, o shopOptions, out io.Writer) (err error) {
 	if err := s.startBroker(); err != nil {
 		return err
 	}
+	if err := s.ensureTopics(ctx); err != nil {
+		return err
+	}
 	if err := s.startRegistry(ctx); err != nil {
 		return err
 	}
@@ -210,6 +218,42 @@ func (s *shop) startBroker() error {
 	}
 	s.closers = append(s.closers, b.Close)
 	s.brokers = b.Addrs()
+	return nil
+}
+
+// ensureTopics creates the topics of api/topics.yaml that do not exist
+// yet, with their partitions and retention, so that consumers find them at
+// once instead of waiting for a metadata refresh after the first produce.
+func (s *shop) ensureTopics(ctx context.Context) error {
+	topics, err := api.Topics()
+	if err != nil {
+		return err
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(s.brokers...))
+	if err != nil {
+		return fmt.Errorf("run: kafka: %w", err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	existing, err := adm.ListTopics(ctx)
+	if err != nil {
+		return fmt.Errorf("run: kafka: list topics: %w", err)
+	}
+	for _, t := range topics {
+		if existing.Has(t.Name) {
+			continue
+		}
+		retention := strconv.FormatInt(t.RetentionMillis(), 10)
+		res, err := adm.CreateTopic(ctx, int32(t.Partitions), -1, map[string]*string{"retention.ms": &retention}, t.Name) // #nosec G115 -- partitions are validated small numbers
+		if err == nil {
+			err = res.Err
+		}
+		if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+			return fmt.Errorf("run: kafka: create topic %s: %w", t.Name, err)
+		}
+	}
 	return nil
 }
 
@@ -475,7 +519,7 @@ Walk through a purchase:
   curl -s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
     -d '{"product_id":"<a product id>","quantity":2}' %[1]s/v1/carts/$CART/lines
   curl -s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
-    -H "Idempotency-Key: $(uuidgen)" -d '{"cart_id":"'$CART'","payment_token":"tok_approve",
+    -H "Idempotency-Key: checkout-$CART" -d '{"cart_id":"'$CART'","payment_token":"tok_approve",
     "email":"you@example.com","shipping_address":{"name":"Ada","line1":"Main St 1",
     "city":"Lisbon","postal_code":"1100-001","country":"PT"}}' %[1]s/v1/orders
   curl -s -H "Authorization: Bearer $TOKEN" %[1]s/v1/orders/<order id>
