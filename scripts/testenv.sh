@@ -140,7 +140,7 @@ kafka_up() {
       local cluster_id
       cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
       java -cp "$KAFKA_LIB/*" -Dlog4j2.configurationFile="$dir/log4j2.properties" \
-        kafka.tools.StorageTool format -t "$cluster_id" -c "$dir/server.properties" >"$dir/format.log" 2>&1 ||
+        kafka.tools.StorageTool format --cluster-id="$cluster_id" -c "$dir/server.properties" >"$dir/format.log" 2>&1 ||
         fail kafka "$dir/format.log" "formatting the KRaft storage failed"
     fi
     log "kafka: starting Apache Kafka $KAFKA_VERSION (KRaft) on $brokers"
