@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -52,6 +53,7 @@ type shopOptions struct {
 	AuthIssuer   string
 	AuthJWKSURL  string
 	LogLevel     string
+	PprofAddr    string
 	Seed         bool
 	Services     []string
 }
@@ -87,6 +89,7 @@ AGORA_<SERVICE>_<NAME> (see agora serve --help).`,
 	f.StringVar(&o.AuthIssuer, "auth-issuer", os.Getenv("AGORA_AUTH_ISSUER"), "trust this OIDC issuer instead of the development issuer (AGORA_AUTH_ISSUER)")
 	f.StringVar(&o.AuthJWKSURL, "auth-jwks-url", os.Getenv("AGORA_AUTH_JWKS_URL"), "the issuer's JWKS URL (AGORA_AUTH_JWKS_URL)")
 	f.StringVar(&o.LogLevel, "log-level", envOr("AGORA_LOG_LEVEL", "warn"), "log level of the services (AGORA_LOG_LEVEL)")
+	f.StringVar(&o.PprofAddr, "pprof-addr", "", "serve Go's profiling endpoints (/debug/pprof) on this loopback address, e.g. 127.0.0.1:6060")
 	f.BoolVar(&o.Seed, "seed", true, "seed a demo catalog and stock when the catalog is empty")
 	f.StringSliceVar(&o.Services, "services", nil, "run only these services (default: all)")
 	return cmd
@@ -174,6 +177,12 @@ func runShop(ctx context.Context, o shopOptions, out io.Writer) (err error) {
 		return err
 	}
 
+	if o.PprofAddr != "" {
+		if err := s.startPprof(o.PprofAddr); err != nil {
+			return err
+		}
+	}
+
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ran := make(chan error, 1)
@@ -187,6 +196,29 @@ func runShop(ctx context.Context, o shopOptions, out io.Writer) (err error) {
 	seeded, seedErr := s.seed(ctx)
 	s.banner(out, ready, seeded, seedErr)
 	return <-ran
+}
+
+// startPprof serves the runtime profiles on a loopback address only.
+func (s *shop) startPprof(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("run: --pprof-addr: %w", err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("run: --pprof-addr %s: profiles are served on a loopback address only", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("run: --pprof-addr: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	return s.runner.Add(lifecycle.Func("pprof", func(ctx context.Context) error { return serveUntil(ctx, srv, ln) }, nil))
 }
 
 // serveUntil serves srv on ln until ctx ends, then shuts it down.
