@@ -78,6 +78,15 @@ type Config struct {
 	HTTPClient *http.Client
 	// Clock returns the current time; nil means time.Now. Tests set it.
 	Clock func() time.Time
+	// VerifiedCacheSize bounds how many verified tokens are remembered so
+	// that a token sent again is not checked again until VerifiedCacheTTL
+	// passed or it expired. Zero means DefaultVerifiedCacheSize; negative
+	// turns the cache off.
+	VerifiedCacheSize int
+	// VerifiedCacheTTL is how long a verification is trusted (never past
+	// the token's exp). Zero means DefaultVerifiedCacheTTL; at most five
+	// minutes.
+	VerifiedCacheTTL time.Duration
 }
 
 // Validate reports the first problem with c, naming the field.
@@ -93,6 +102,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("auth: Config.Leeway %s is outside 0..5m", c.Leeway)
 	case c.RefreshInterval < 0 || c.MinRefetchInterval < 0:
 		return errors.New("auth: Config refresh intervals may not be negative")
+	case c.VerifiedCacheTTL < 0 || c.VerifiedCacheTTL > 5*time.Minute:
+		return fmt.Errorf("auth: Config.VerifiedCacheTTL %s is outside 0..5m", c.VerifiedCacheTTL)
 	}
 	if !strings.HasPrefix(c.JWKSURL, "https://") && !strings.HasPrefix(c.JWKSURL, "http://") {
 		return fmt.Errorf("auth: Config.JWKSURL %q is not an http(s) URL", c.JWKSURL)
@@ -121,6 +132,7 @@ type Verifier struct {
 	leeway    time.Duration
 	now       func() time.Time
 	keys      *keyCache
+	verified  *verifiedCache
 }
 
 var _ TokenVerifier = (*Verifier)(nil)
@@ -146,6 +158,12 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
+	if cfg.VerifiedCacheSize == 0 {
+		cfg.VerifiedCacheSize = DefaultVerifiedCacheSize
+	}
+	if cfg.VerifiedCacheTTL == 0 {
+		cfg.VerifiedCacheTTL = DefaultVerifiedCacheTTL
+	}
 	algs := slices.Clone(cfg.Algorithms)
 	if len(algs) == 0 {
 		algs = []string{AlgRS256, AlgES256}
@@ -156,6 +174,7 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		algs:      algs,
 		leeway:    cfg.Leeway,
 		now:       cfg.Clock,
+		verified:  newVerifiedCache(cfg.VerifiedCacheSize, cfg.VerifiedCacheTTL, cfg.Clock),
 		keys: &keyCache{
 			url:         cfg.JWKSURL,
 			client:      cfg.HTTPClient,
@@ -183,6 +202,9 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Principal, error)
 	// Only the compact serialisation is a JWT; jws would also parse JSON.
 	if strings.Count(token, ".") != 2 || strings.ContainsAny(token, " \t\r\n{") {
 		return nil, invalid("not a compact JWS", nil)
+	}
+	if p, ok := v.verified.get(token); ok {
+		return p, nil
 	}
 	msg, err := jws.Parse([]byte(token))
 	if err != nil {
@@ -224,7 +246,14 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Principal, error)
 	if !slices.ContainsFunc(aud, func(a string) bool { return slices.Contains(v.audiences, a) }) {
 		return nil, invalid(fmt.Sprintf("audience %q not accepted", aud), nil)
 	}
-	return principalOf(tok)
+	p, err := principalOf(tok)
+	if err != nil {
+		return nil, err
+	}
+	exp, _ := tok.Expiration()
+	v.verified.put(token, p, exp)
+	cp := *p
+	return &cp, nil
 }
 
 // publicKeyFor exports key as the Go public key alg needs, refusing a key
