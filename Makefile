@@ -58,6 +58,16 @@ bench: deps-up ## Measure produce, outbox relay and consumer throughput on the r
 	set -a; . "$$($(TESTENV) path)"; set +a; \
 	AGORA_BENCH=1 $(GO) test -count=1 -timeout 30m -run TestBackboneThroughput -v ./test/bench
 
+.PHONY: lambda-zips
+lambda-zips: ## Build dist/lambda/<service>.zip (one linux/arm64 bootstrap, reproducible zips)
+	GO=$(GO) scripts/lambda-zips.sh
+
+IMAGE ?= agora:$(VERSION)
+
+.PHONY: image
+image: ## Build the container image for Fargate (deploy/docker/Dockerfile; needs Docker)
+	docker build -f deploy/docker/Dockerfile --build-arg VERSION=$(VERSION) -t $(IMAGE) .
+
 .PHONY: deps-up
 deps-up: ## Start (or reuse) Kafka, PostgreSQL, Redis and moto for the tests
 	$(TESTENV) up
@@ -84,6 +94,7 @@ lint: tools ## gofmt, go vet, staticcheck, gosec, buf lint and buf breaking
 	staticcheck $(GO_PACKAGES)
 	gosec -quiet -exclude-generated $(GO_PACKAGES)
 	@if [ -f api/proto/buf.yaml ]; then scripts/buf-check.sh; fi
+	scripts/terraform-check.sh
 
 .PHONY: generate
 generate: tools ## Regenerate everything generated (deterministic)

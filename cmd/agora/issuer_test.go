@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/agoracommerce/agora/internal/platform/auth"
+	"github.com/agoracommerce/agora/internal/services/servicestest"
 )
 
 // `agora issuer` serves the JWKS that verifies what `agora token` prints
@@ -20,7 +21,7 @@ import (
 func TestIssuerServesWhatTokenSigns(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	issuerURL := "http://" + freeAddr(t)
+	issuerURL := "http://" + servicestest.FreeAddr(t)
 
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)

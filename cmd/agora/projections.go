@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 
 	protos "github.com/agoracommerce/agora/api/proto"
@@ -20,6 +19,7 @@ import (
 	orderhistorysql "github.com/agoracommerce/agora/internal/orderhistory/sqlstore"
 	"github.com/agoracommerce/agora/internal/platform/config"
 	"github.com/agoracommerce/agora/internal/platform/events"
+	"github.com/agoracommerce/agora/internal/platform/host"
 	"github.com/agoracommerce/agora/internal/platform/sqldb"
 )
 
@@ -116,6 +116,13 @@ type orderhistoryRebuildConfig struct {
 	DatabaseURL       string   `env:"DATABASE_URL" secret:"true" validate:"required"`
 	KafkaBrokers      []string `env:"KAFKA_BROKERS" validate:"required"`
 	SchemaRegistryURL string   `env:"SCHEMA_REGISTRY_URL" validate:"required,url"`
+	// The service's Kafka security settings, as in host.Config.
+	KafkaTLS           bool          `env:"KAFKA_TLS" default:"false"`
+	KafkaSASLMechanism string        `env:"KAFKA_SASL_MECHANISM" validate:"oneof=AWS_MSK_IAM|SCRAM-SHA-512|PLAIN"`
+	KafkaSASLUsername  string        `env:"KAFKA_SASL_USERNAME"`
+	KafkaSASLPassword  config.Secret `env:"KAFKA_SASL_PASSWORD"`
+	AWSRegion          string        `env:"AWS_REGION"`
+	AWSEndpoint        string        `env:"AWS_ENDPOINT"`
 }
 
 func rebuildOrderhistory(ctx context.Context, out io.Writer, env config.Options) error {
@@ -144,7 +151,15 @@ func rebuildOrderhistory(ctx context.Context, out io.Writer, env config.Options)
 	if err != nil {
 		return fmt.Errorf("rebuild orderhistory: codec: %w", err)
 	}
-	log, err := orderhistorykafka.NewLog(orderhistorykafka.LogConfig{ClientOpts: []kgo.Opt{kgo.SeedBrokers(cfg.KafkaBrokers...)}, Decoder: codec})
+	kafkaOpts, err := host.Config{
+		KafkaBrokers: cfg.KafkaBrokers, KafkaTLS: cfg.KafkaTLS, KafkaSASLMechanism: cfg.KafkaSASLMechanism,
+		KafkaSASLUsername: cfg.KafkaSASLUsername, KafkaSASLPassword: cfg.KafkaSASLPassword,
+		AWSRegion: cfg.AWSRegion, AWSEndpoint: cfg.AWSEndpoint,
+	}.KafkaOpts(ctx)
+	if err != nil {
+		return fmt.Errorf("rebuild orderhistory: %w", err)
+	}
+	log, err := orderhistorykafka.NewLog(orderhistorykafka.LogConfig{ClientOpts: kafkaOpts, Decoder: codec})
 	if err != nil {
 		return fmt.Errorf("rebuild orderhistory: %w", err)
 	}

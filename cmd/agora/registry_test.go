@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/agoracommerce/agora/internal/services/servicestest"
 )
 
 // `agora registry` serves the embedded registry that `agora schemas`
@@ -17,7 +19,7 @@ func TestRegistryServesAndPersists(t *testing.T) {
 	t.Parallel()
 	db := "sqlite:" + filepath.Join(t.TempDir(), "registry.db")
 	start := func() (string, func()) {
-		addr := freeAddr(t)
+		addr := servicestest.FreeAddr(t)
 		ctx, stop := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		var out bytes.Buffer

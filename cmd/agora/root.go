@@ -30,6 +30,7 @@ services that talk through schema-registered Protobuf events on Kafka.`,
 	root.AddCommand(newProjectionsCmd())
 	root.AddCommand(newLoadgenCmd())
 	root.AddCommand(newMailboxCmd())
+	root.AddCommand(newHealthcheckCmd())
 	return root
 }
 

@@ -37,6 +37,7 @@ import (
 	"github.com/agoracommerce/agora/internal/platform/lifecycle"
 	"github.com/agoracommerce/agora/internal/platform/logging"
 	"github.com/agoracommerce/agora/internal/platform/schemaregistry"
+	"github.com/agoracommerce/agora/internal/services"
 	"github.com/agoracommerce/agora/web"
 )
 
@@ -406,14 +407,12 @@ func postgresSchema(ctx context.Context, base, schema string) (string, error) {
 func (s *shop) startServices(ctx context.Context) ([]gateway.Route, error) {
 	names := s.opts.Services
 	if len(names) == 0 {
-		names = serviceNames()
+		names = services.Names()
 	}
-	builders := services()
 	var routes []gateway.Route
 	for _, name := range names {
-		build, ok := builders[name]
-		if !ok {
-			return nil, fmt.Errorf("run: unknown service %q (services: %s)", name, strings.Join(serviceNames(), ", "))
+		if !services.Known(name) {
+			return nil, fmt.Errorf("run: unknown service %q (services: %s)", name, strings.Join(services.Names(), ", "))
 		}
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -424,12 +423,17 @@ func (s *shop) startServices(ctx context.Context) ([]gateway.Route, error) {
 			_ = ln.Close()
 			return nil, err
 		}
-		infra, components, err := build(context.WithValue(ctx, listenerKey{}, ln), env)
+		infra, parts, err := services.Open(ctx, name, env, services.WithListener(ln))
 		if err != nil {
 			_ = ln.Close()
 			return nil, fmt.Errorf("run: %s: %w", name, err)
 		}
 		s.infras = append(s.infras, infra)
+		components, err := parts.Components(infra)
+		if err != nil {
+			_ = ln.Close()
+			return nil, fmt.Errorf("run: %s: %w", name, err)
+		}
 		if err := s.runner.Add(components...); err != nil {
 			return nil, err
 		}

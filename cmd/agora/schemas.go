@@ -1,10 +1,14 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/sr"
 	"google.golang.org/protobuf/proto"
@@ -21,6 +25,7 @@ import (
 	_ "github.com/agoracommerce/agora/gen/proto/agora/payment/v1"
 	_ "github.com/agoracommerce/agora/gen/proto/agora/shipping/v1"
 	"github.com/agoracommerce/agora/internal/platform/events"
+	"github.com/agoracommerce/agora/internal/platform/schemaregistry/glue"
 )
 
 // topicSchemas maps every topic of api/topics.yaml to the envelope its
@@ -39,6 +44,37 @@ func topicSchemas() (map[string]proto.Message, error) {
 		out[t.Name] = mt.New().Interface()
 	}
 	return out, nil
+}
+
+// schemaCodec returns the codec of the registry named by target: a
+// Confluent-compatible registry URL, or glue://<registry name> for the AWS
+// Glue Schema Registry (credentials and region from the AWS SDK's usual
+// sources, AWS_ENDPOINT_URL included).
+func schemaCodec(ctx context.Context, target string, register bool) (*events.Codec, error) {
+	if name, ok := strings.CutPrefix(target, "glue://"); ok {
+		if name == "" {
+			return nil, errors.New("glue:// needs a registry name, e.g. glue://agora-prod")
+		}
+		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("aws configuration: %w", err)
+		}
+		reg, err := glue.NewFromConfig(awsCfg, glue.Config{RegistryName: name})
+		if err != nil {
+			return nil, err
+		}
+		if register {
+			if err := reg.EnsureRegistry(ctx); err != nil {
+				return nil, err
+			}
+		}
+		return events.NewGlueCodec(events.GlueConfig{Registry: reg, Sources: protos.FS, AutoRegister: register})
+	}
+	client, err := sr.NewClient(sr.URLs(target))
+	if err != nil {
+		return nil, fmt.Errorf("schema registry client: %w", err)
+	}
+	return events.NewCodec(events.CodecConfig{Registry: client, Sources: protos.FS, AutoRegister: register})
 }
 
 func newSchemasCmd() *cobra.Command {
@@ -60,11 +96,7 @@ the registry refuses it as incompatible).`,
 			if registry == "" {
 				return fmt.Errorf("no schema registry: pass --registry or set AGORA_SCHEMA_REGISTRY_URL")
 			}
-			client, err := sr.NewClient(sr.URLs(registry))
-			if err != nil {
-				return fmt.Errorf("schema registry client: %w", err)
-			}
-			codec, err := events.NewCodec(events.CodecConfig{Registry: client, Sources: protos.FS, AutoRegister: register})
+			codec, err := schemaCodec(cmd.Context(), registry, register)
 			if err != nil {
 				return err
 			}

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/agoracommerce/agora/internal/platform/kafkatest"
+	"github.com/agoracommerce/agora/internal/testenv"
 )
 
 // check fails on an empty registry and passes once register has run, which
@@ -46,4 +47,32 @@ func TestSchemasNeedARegistry(t *testing.T) {
 	var out bytes.Buffer
 	err := run(context.Background(), []string{"schemas", "check"}, &out, &out)
 	require.ErrorContains(t, err, "AGORA_SCHEMA_REGISTRY_URL")
+}
+
+// glue://<registry> registers every topic's schema in the AWS Glue Schema
+// Registry (here moto), as the deploy pipeline does, and check then finds
+// them.
+func TestSchemasRegisterInGlue(t *testing.T) {
+	aws := testenv.AWSEmulator(t)
+	t.Setenv("AWS_ENDPOINT_URL", aws.Endpoint)
+	t.Setenv("AWS_REGION", aws.Region)
+	t.Setenv("AWS_ACCESS_KEY_ID", aws.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", aws.SecretKey)
+	ctx := context.Background()
+	// moto allows few registries per account: the tests share one.
+	target := "glue://agora-test"
+
+	var out bytes.Buffer
+	require.NoError(t, run(ctx, []string{"schemas", "register", "--registry", target}, &out, &out), "%s", out.String())
+	registered := out.String()
+	schemas, err := topicSchemas()
+	require.NoError(t, err)
+	for topic := range schemas {
+		require.Contains(t, registered, topic)
+	}
+	out.Reset()
+	require.NoError(t, run(ctx, []string{"schemas", "check", "--registry", target}, &out, &out), "%s", out.String())
+	require.Len(t, strings.Split(strings.TrimSpace(out.String()), "\n"), len(schemas))
+
+	require.ErrorContains(t, run(ctx, []string{"schemas", "check", "--registry", "glue://"}, &out, &out), "needs a registry name")
 }

@@ -1,53 +1,15 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"net"
 	"os"
-	"sort"
 	"strings"
-	"time"
 
-	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/spf13/cobra"
-	"go.uber.org/zap"
 
 	"github.com/agoracommerce/agora/internal/platform/config"
-	"github.com/agoracommerce/agora/internal/platform/host"
-	"github.com/agoracommerce/agora/internal/platform/httpserver"
-	"github.com/agoracommerce/agora/internal/platform/lifecycle"
-	"github.com/agoracommerce/agora/internal/platform/problem"
+	"github.com/agoracommerce/agora/internal/services"
 )
-
-// A serviceBuilder opens one service's infrastructure from its
-// configuration (variables AGORA_<SERVICE>_...) and returns its components,
-// dependencies first and intake (the HTTP server) last.
-type serviceBuilder func(ctx context.Context, env config.Options) (*host.Infra, []lifecycle.Component, error)
-
-// services lists the services `agora serve` can run.
-func services() map[string]serviceBuilder {
-	return map[string]serviceBuilder{
-		"cart":         buildCart,
-		"catalog":      buildCatalog,
-		"inventory":    buildInventory,
-		"notification": buildNotification,
-		"orderhistory": buildOrderhistory,
-		"ordering":     buildOrdering,
-		"payment":      buildPayment,
-		"shipping":     buildShipping,
-	}
-}
-
-func serviceNames() []string {
-	var names []string
-	for name := range services() {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	return names
-}
 
 func newServeCmd() *cobra.Command {
 	var configFile string
@@ -64,93 +26,54 @@ variables (or --config), for example for the catalog:
   AGORA_CATALOG_AUTH_ISSUER, AGORA_CATALOG_AUTH_JWKS_URL
   AGORA_CATALOG_HTTP_ADDR             default :8080
 
-Services: ` + strings.Join(serviceNames(), ", ") + `.`,
+A value may be a secretsmanager:<id>[#key] or ssm:<name> reference,
+resolved at start.
+
+Services, with the settings of their own:
+
+` + serviceSettings(),
 		Args:      cobra.ExactArgs(1),
-		ValidArgs: serviceNames(),
+		ValidArgs: services.Names(),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			build, ok := services()[args[0]]
-			if !ok {
-				return fmt.Errorf("unknown service %q (services: %s)", args[0], strings.Join(serviceNames(), ", "))
+			name := args[0]
+			if !services.Known(name) {
+				return fmt.Errorf("unknown service %q (services: %s)", name, strings.Join(services.Names(), ", "))
 			}
-			return serve(cmd.Context(), args[0], build, config.Options{
-				Prefix: "AGORA_" + strings.ToUpper(args[0]), File: configFile, LookupEnv: os.LookupEnv,
-			})
+			if err := services.Run(cmd.Context(), name, config.Options{File: configFile, LookupEnv: os.LookupEnv}); err != nil {
+				return fmt.Errorf("serve %s: %w", name, err)
+			}
+			return nil
 		},
 	}
 	cmd.Flags().StringVar(&configFile, "config", "", "configuration file (YAML, JSON, TOML or .env); the environment overrides it")
 	return cmd
 }
 
-// serve runs one service until ctx ends, then stops it in order.
-func serve(ctx context.Context, name string, build serviceBuilder, env config.Options) (err error) {
-	infra, components, err := build(ctx, env)
-	if err != nil {
-		return fmt.Errorf("serve %s: %w", name, err)
+// serviceSettings lists each service with the variables it reads besides
+// the common ones, wrapped to fit a terminal.
+func serviceSettings() string {
+	const indent, width = 17, 78
+	var b strings.Builder
+	for _, name := range services.Names() {
+		vars := services.Variables(name)
+		if len(vars) == 0 {
+			vars = []string{"(none)"}
+		}
+		line := fmt.Sprintf("  %-14s ", name)
+		for i, v := range vars {
+			if i < len(vars)-1 {
+				v += ","
+			}
+			if i > 0 && len(line)+1+len(v) > width {
+				b.WriteString(line + "\n")
+				line = strings.Repeat(" ", indent-1)
+			}
+			if i > 0 {
+				line += " "
+			}
+			line += v
+		}
+		b.WriteString(line + "\n")
 	}
-	defer func() {
-		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		err = errors.Join(err, infra.Close(closeCtx))
-	}()
-	runner, err := lifecycle.New(lifecycle.Config{ShutdownTimeout: infra.Config.ShutdownTimeout, Logger: infra.Logger})
-	if err != nil {
-		return err
-	}
-	if err := runner.Add(components...); err != nil {
-		return err
-	}
-	infra.Logger.Info("service starting", zap.String("service", name), zap.String("http_addr", infra.Config.HTTPAddr),
-		zap.Object("config", config.Loggable(infra.Config)))
-	return runner.Run(ctx)
-}
-
-// listenerKey carries, in the context given to a serviceBuilder, the
-// listener the service's HTTP server is to use (set by agora run).
-type listenerKey struct{}
-
-// build loads cfg (variables AGORA_<SERVICE>_...), opens the service's
-// infrastructure and asks parts for its components; on error it closes what
-// it opened.
-func build(ctx context.Context, env config.Options, name string, cfg interface{ Host() host.Config },
-	parts func(in *host.Infra) ([]lifecycle.Component, error)) (*host.Infra, []lifecycle.Component, error) {
-	if err := config.Load(ctx, cfg, env); err != nil {
-		return nil, nil, err
-	}
-	infra, err := host.Open(ctx, name, cfg.Host())
-	if err != nil {
-		return nil, nil, err
-	}
-	if ln, ok := ctx.Value(listenerKey{}).(net.Listener); ok {
-		infra.Listener = ln
-	}
-	components, err := parts(infra)
-	if err != nil {
-		_ = infra.Close(context.WithoutCancel(ctx))
-		return nil, nil, fmt.Errorf("%s: %w", name, err)
-	}
-	return infra, components, nil
-}
-
-// edge builds a service's HTTP server from its generated document, its
-// problem mapping and its route mounting.
-func edge(in *host.Infra, document func() (*openapi3.T, error), problems func() (*problem.Mapper, error),
-	mount func(*httpserver.Server)) (lifecycle.Component, error) {
-	doc, err := document()
-	if err != nil {
-		return nil, err
-	}
-	mapper, err := problems()
-	if err != nil {
-		return nil, err
-	}
-	web, _, err := in.HTTPServer(host.HTTP{Document: doc, Problems: mapper, Mount: mount}, nil)
-	return web, err
-}
-
-// every runs one of a service's periodic jobs as a component, logging the
-// rounds that fail.
-func every(in *host.Infra, name string, interval time.Duration, round func(ctx context.Context) error) lifecycle.Component {
-	return lifecycle.Every(in.Service+"-"+name, interval, round, func(err error) {
-		in.Logger.Warn(name+" failed", zap.Error(err))
-	})
+	return strings.TrimSuffix(b.String(), "\n")
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -22,6 +21,7 @@ import (
 	shippingv1 "github.com/agoracommerce/agora/gen/proto/agora/shipping/v1"
 	"github.com/agoracommerce/agora/internal/platform/auth"
 	"github.com/agoracommerce/agora/internal/platform/kafkatest"
+	"github.com/agoracommerce/agora/internal/services/servicestest"
 )
 
 // checkoutEvents are the events of a shipped checkout of orderID as
@@ -63,11 +63,8 @@ func checkoutEvents(t *testing.T, bus *kafkatest.Bus, orderID, customer string, 
 // read model into a new generation and switches to it without the
 // service noticing, and the live projector goes on into the new one.
 func TestServeOrderhistoryAndRebuild(t *testing.T) {
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.AllowAutoTopicCreation())
-	require.NoError(t, err)
-	t.Cleanup(cluster.Close)
-	bus := kafkatest.New(t, cluster.ListenAddrs())
-	issuer := startIssuer(t)
+	w := servicestest.NewWorld(t)
+	bus, issuer := w.Bus, w.Issuer
 	ctx := context.Background()
 	at := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 
@@ -76,16 +73,16 @@ func TestServeOrderhistoryAndRebuild(t *testing.T) {
 	}
 	recs := checkoutEvents(t, bus, "order-1", "alice", at)
 	bus.Produce(t, recs[1:]...) // the others first: the order shows once it is placed
-	base := startService(ctx, t, "orderhistory", bus, cluster.ListenAddrs(), issuer)
-	alice := mint(t, issuer, "alice", auth.CustomerScopes())
-	bob := mint(t, issuer, "bob", auth.CustomerScopes())
+	base, _ := startService(ctx, t, w, "orderhistory")
+	alice := servicestest.Mint(t, issuer, "alice", auth.CustomerScopes())
+	bob := servicestest.Mint(t, issuer, "bob", auth.CustomerScopes())
 
-	status, _ := do(t, http.MethodGet, base+"/v1/order-history/order-1", alice, "")
+	status, _ := servicestest.Do(t, http.MethodGet, base+"/v1/order-history/order-1", alice, "")
 	require.Equal(t, http.StatusNotFound, status)
 	bus.Produce(t, recs[0])
 	var before map[string]any
 	require.Eventually(t, func() bool {
-		status, body := do(t, http.MethodGet, base+"/v1/order-history/order-1", alice, "")
+		status, body := servicestest.Do(t, http.MethodGet, base+"/v1/order-history/order-1", alice, "")
 		if status != http.StatusOK {
 			return false
 		}
@@ -93,9 +90,9 @@ func TestServeOrderhistoryAndRebuild(t *testing.T) {
 		return len(before["timeline"].([]any)) == 6
 	}, 30*time.Second, 50*time.Millisecond, "the order never showed in full")
 	require.Equal(t, "SHIPPED", before["summary"].(map[string]any)["status"])
-	status, _ = do(t, http.MethodGet, base+"/v1/order-history/order-1", bob, "")
+	status, _ = servicestest.Do(t, http.MethodGet, base+"/v1/order-history/order-1", bob, "")
 	require.Equal(t, http.StatusNotFound, status)
-	list := call(t, http.MethodGet, base+"/v1/order-history?status=SHIPPED", alice, "", http.StatusOK)
+	list := servicestest.Call(t, http.MethodGet, base+"/v1/order-history?status=SHIPPED", alice, "", http.StatusOK)
 	require.Len(t, list["items"], 1)
 
 	// The rebuild reads the service's own variables (set by startService).
@@ -108,7 +105,7 @@ func TestServeOrderhistoryAndRebuild(t *testing.T) {
 	require.Regexp(t, `orders\s+1\n`, out.String())
 	require.Regexp(t, `timeline entries\s+6\n`, out.String())
 
-	after := call(t, http.MethodGet, base+"/v1/order-history/order-1", alice, "", http.StatusOK)
+	after := servicestest.Call(t, http.MethodGet, base+"/v1/order-history/order-1", alice, "", http.StatusOK)
 	require.Equal(t, before, after, "the rebuilt model serves the same history")
 
 	// The live projector now records into generation 2.
@@ -118,7 +115,7 @@ func TestServeOrderhistoryAndRebuild(t *testing.T) {
 	require.NoError(t, err)
 	bus.Produce(t, done.Record())
 	require.Eventually(t, func() bool {
-		got := call(t, http.MethodGet, base+"/v1/order-history/order-1", alice, "", http.StatusOK)
+		got := servicestest.Call(t, http.MethodGet, base+"/v1/order-history/order-1", alice, "", http.StatusOK)
 		return got["summary"].(map[string]any)["status"] == "COMPLETED"
 	}, 30*time.Second, 50*time.Millisecond)
 }

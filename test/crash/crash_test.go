@@ -4,15 +4,16 @@
 //
 //   - an outbox relay killed after the broker acknowledged a batch but before
 //     the rows were marked published: a restarted relay publishes every row
-//     (the killed batch twice), in order per aggregate;
+//     (the killed batch twice, nothing else twice), in order per aggregate,
+//     with the SQL outbox on PostgreSQL and with the DynamoDB outbox;
 //   - a consumer killed after its effect transaction committed but before
 //     the offset commit: a restarted consumer gets those events again and
 //     the inbox makes every effect happen exactly once.
 //
 // The relay and the consumer run as separate OS processes built from
 // cmd/relayproc and cmd/consumerproc, against the test environment's Kafka
-// broker and PostgreSQL server and an embedded schema registry served over
-// HTTP on a loopback port.
+// broker, PostgreSQL server and AWS emulator (DynamoDB) and an embedded
+// schema registry served over HTTP on a loopback port.
 package crash_test
 
 import (
@@ -80,7 +81,16 @@ func TestRelayKilledBetweenProduceAndMarkPublished(t *testing.T) {
 	require.Eventually(t, func() bool { return unpublished(t, db) == 0 }, 30*time.Second, 20*time.Millisecond,
 		"the restarted relay left %d rows unpublished", unpublished(t, db))
 	second.stop(t)
+	requireRelayed(t, reg, k, topic, evs, held, holdAfter, batch)
+}
 
+// requireRelayed checks what the relays put on topic: every outbox event
+// at least once, each aggregate's events first seen in order, every held
+// event (produced by the killed relay, never marked) at least twice, and
+// nothing that is not in the outbox.
+func requireRelayed(t *testing.T, reg *registry, k *kafka, topic string, evs []events.Event, held []string, holdAfter, batch int) {
+	t.Helper()
+	ctx := context.Background()
 	records := k.readAll(t, topic)
 	copies := map[string]int{}
 	lastN := map[string]int64{}
@@ -102,8 +112,15 @@ func TestRelayKilledBetweenProduceAndMarkPublished(t *testing.T) {
 	for _, ev := range evs {
 		require.GreaterOrEqual(t, copies[ev.Metadata.ID], 1, "event %s never reached Kafka", ev.Metadata.ID)
 	}
+	inWindow := map[string]bool{}
 	for _, id := range held {
 		require.GreaterOrEqual(t, copies[id], 2, "held event %s was not published again", id)
+		inWindow[id] = true
+	}
+	for id, n := range copies {
+		if n > 1 {
+			require.True(t, inWindow[id], "event %s was published %d times but was not in the kill window", id, n)
+		}
 	}
 	require.Len(t, copies, len(evs), "records on the topic that are not in the outbox")
 	t.Logf("relay crash: %d outbox rows; first relay produced %d batches of %d and was killed holding the last; "+

@@ -59,6 +59,21 @@ type CodecConfig struct {
 	// Types resolves message names to Go types; protoregistry.GlobalTypes
 	// when nil.
 	Types *protoregistry.Types
+	// Format, when set, replaces the Confluent wire format and Registry:
+	// the codec encodes, decodes and registers through it (NewGlueFormat
+	// for the AWS Glue Schema Registry).
+	Format Format
+}
+
+// Format is a wire format with its own schema registry, used by a Codec in
+// place of the Confluent one. Encode and Decode follow the Codec's (errors
+// marked fault.Permanent or fault.Retryable); Register returns the
+// registry's number for the schema. Implementations are safe for
+// concurrent use.
+type Format interface {
+	Encode(ctx context.Context, topic string, msg proto.Message) ([]byte, error)
+	Decode(ctx context.Context, value []byte) (proto.Message, error)
+	Register(ctx context.Context, topic string, envelope proto.Message) (int, error)
 }
 
 // Codec encodes envelopes in the Confluent wire format with schema IDs from
@@ -86,6 +101,9 @@ type decodeKey struct {
 
 // NewCodec returns a Codec for cfg.
 func NewCodec(cfg CodecConfig) (*Codec, error) {
+	if cfg.Format != nil {
+		return &Codec{cfg: cfg}, nil
+	}
 	if cfg.Registry == nil {
 		return nil, errors.New("events: codec needs a schema registry client")
 	}
@@ -156,6 +174,9 @@ func EventType(envelope proto.Message) (string, error) {
 // Encode frames msg for topic: magic byte, schema ID, message indexes, then
 // the Protobuf bytes.
 func (c *Codec) Encode(ctx context.Context, topic string, msg proto.Message) ([]byte, error) {
+	if c.cfg.Format != nil {
+		return c.cfg.Format.Encode(ctx, topic, msg)
+	}
 	desc := msg.ProtoReflect().Descriptor()
 	id, err := c.schemaID(ctx, topic, desc)
 	if err != nil {
@@ -176,6 +197,9 @@ func (c *Codec) Encode(ctx context.Context, topic string, msg proto.Message) ([]
 // every topic's schema before services (which do not auto-register in
 // production) publish.
 func (c *Codec) Register(ctx context.Context, topic string, envelope proto.Message) (int, error) {
+	if c.cfg.Format != nil {
+		return c.cfg.Format.Register(ctx, topic, envelope)
+	}
 	return c.schemaID(ctx, topic, envelope.ProtoReflect().Descriptor())
 }
 
@@ -183,6 +207,9 @@ func (c *Codec) Register(ctx context.Context, topic string, envelope proto.Messa
 // a Go message type (asking the registry for IDs it has not seen) and
 // unmarshals the Protobuf bytes.
 func (c *Codec) Decode(ctx context.Context, value []byte) (proto.Message, error) {
+	if c.cfg.Format != nil {
+		return c.cfg.Format.Decode(ctx, value)
+	}
 	id, rest, err := c.header.DecodeID(value)
 	if err != nil {
 		return nil, fault.Permanent(fmt.Errorf("%w: %w", ErrMalformed, err))

@@ -9,10 +9,16 @@ package host
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -23,15 +29,20 @@ import (
 	"github.com/agoracommerce/agora/internal/platform/auth"
 	"github.com/agoracommerce/agora/internal/platform/buildinfo"
 	"github.com/agoracommerce/agora/internal/platform/chassis"
+	"github.com/agoracommerce/agora/internal/platform/config"
 	"github.com/agoracommerce/agora/internal/platform/consumer"
 	"github.com/agoracommerce/agora/internal/platform/events"
+	"github.com/agoracommerce/agora/internal/platform/fault"
 	"github.com/agoracommerce/agora/internal/platform/httpserver"
+	"github.com/agoracommerce/agora/internal/platform/idempotency"
+	"github.com/agoracommerce/agora/internal/platform/idempotency/redisstore"
 	"github.com/agoracommerce/agora/internal/platform/idempotency/sqlstore"
 	"github.com/agoracommerce/agora/internal/platform/inbox"
 	"github.com/agoracommerce/agora/internal/platform/lifecycle"
 	"github.com/agoracommerce/agora/internal/platform/logging"
 	"github.com/agoracommerce/agora/internal/platform/outbox"
 	"github.com/agoracommerce/agora/internal/platform/problem"
+	glueregistry "github.com/agoracommerce/agora/internal/platform/schemaregistry/glue"
 	"github.com/agoracommerce/agora/internal/platform/sqldb"
 	"github.com/agoracommerce/agora/internal/platform/telemetry"
 )
@@ -48,9 +59,41 @@ type Config struct {
 	KafkaBrokers []string `env:"KAFKA_BROKERS" validate:"required"`
 	// KafkaTopicPrefix namespaces every topic and consumer group of the
 	// service (e.g. "staging."), so environments can share a cluster.
-	KafkaTopicPrefix   string `env:"KAFKA_TOPIC_PREFIX" validate:"max=100"`
-	SchemaRegistryURL  string `env:"SCHEMA_REGISTRY_URL" validate:"required,url"`
+	KafkaTopicPrefix string `env:"KAFKA_TOPIC_PREFIX" validate:"max=100"`
+	// KafkaTLS dials the brokers with TLS (implied by AWS_MSK_IAM);
+	// KafkaSASLMechanism is AWS_MSK_IAM (the AWS credentials of the
+	// process), SCRAM-SHA-512 or PLAIN (with the username and password).
+	KafkaTLS           bool          `env:"KAFKA_TLS" default:"false"`
+	KafkaSASLMechanism string        `env:"KAFKA_SASL_MECHANISM" validate:"oneof=AWS_MSK_IAM|SCRAM-SHA-512|PLAIN"`
+	KafkaSASLUsername  string        `env:"KAFKA_SASL_USERNAME"`
+	KafkaSASLPassword  config.Secret `env:"KAFKA_SASL_PASSWORD"`
+	// SchemaRegistry picks the registry and wire format of events:
+	// confluent (a Confluent-compatible registry at SchemaRegistryURL,
+	// Confluent wire format) or glue (the AWS Glue Schema Registry named
+	// GlueRegistryName, Glue wire format). Empty means confluent.
+	SchemaRegistry     string `env:"SCHEMA_REGISTRY" default:"confluent" validate:"oneof=confluent|glue"`
+	SchemaRegistryURL  string `env:"SCHEMA_REGISTRY_URL" validate:"url"`
 	SchemaAutoRegister bool   `env:"SCHEMA_AUTO_REGISTER" default:"false"`
+	GlueRegistryName   string `env:"GLUE_REGISTRY_NAME" default:"agora" validate:"max=255"`
+	// GlueCompress zlib-compresses record values in the Glue wire format.
+	GlueCompress bool `env:"GLUE_COMPRESS" default:"false"`
+
+	// AWSRegion and AWSEndpoint configure the AWS clients of the process
+	// (Glue, SES); empty means the SDK's default chain (AWS_REGION, the
+	// task role). AWSEndpoint points every client at one endpoint, such as
+	// an emulator.
+	AWSRegion   string `env:"AWS_REGION" validate:"max=64"`
+	AWSEndpoint string `env:"AWS_ENDPOINT" validate:"url"`
+
+	// IdempotencyStore keeps Idempotency-Key records in the service's
+	// database (sql) or in Redis (redis, at RedisAddr).
+	IdempotencyStore string `env:"IDEMPOTENCY_STORE" default:"sql" validate:"oneof=sql|redis"`
+	// Redis (ElastiCache): address, TLS (in-transit encryption) and the
+	// AUTH password or token. Opened when RedisAddr is set.
+	RedisAddr     string        `env:"REDIS_ADDR" validate:"hostport"`
+	RedisTLS      bool          `env:"REDIS_TLS" default:"false"`
+	RedisUsername string        `env:"REDIS_USERNAME"`
+	RedisPassword config.Secret `env:"REDIS_PASSWORD"`
 
 	AuthIssuer   string `env:"AUTH_ISSUER" validate:"required,url"`
 	AuthAudience string `env:"AUTH_AUDIENCE" default:"agora" validate:"required"`
@@ -83,13 +126,19 @@ type Infra struct {
 	Codec       *events.Codec
 	Producer    *kgo.Client
 	Verifier    auth.TokenVerifier
-	Idempotency *sqlstore.Store
+	Idempotency idempotency.Store
+	// Redis is the Redis client when Config.RedisAddr is set, else nil.
+	Redis *redis.Client
+	// AWS is the AWS configuration from Config.AWSRegion and AWSEndpoint,
+	// loaded when the process uses an AWS service (see AWSConfig).
+	AWS *aws.Config
 	// Listener, when set before the HTTP server is built, is where it
 	// serves instead of listening on Config.HTTPAddr (agora run puts every
 	// service on a loopback port it chose).
 	Listener net.Listener
 
-	closers []func(context.Context) error
+	closers   []func(context.Context) error
+	kafkaOpts []kgo.Opt
 }
 
 // Open connects to everything cfg names. On error it closes what it opened.
@@ -127,20 +176,36 @@ func Open(ctx context.Context, service string, cfg Config) (in *Infra, err error
 	if in.Inbox, err = inbox.NewStore(ctx, in.DB); err != nil {
 		return in, fmt.Errorf("host: inbox: %w", err)
 	}
-	if in.Idempotency, err = openIdempotency(ctx, in.DB); err != nil {
+	if err := in.openRedis(ctx); err != nil {
 		return in, err
 	}
-
-	registry, err := sr.NewClient(sr.URLs(cfg.SchemaRegistryURL))
-	if err != nil {
-		return in, fmt.Errorf("host: schema registry client: %w", err)
+	switch cfg.IdempotencyStore {
+	case "redis":
+		if in.Redis == nil {
+			return in, errors.New("host: IDEMPOTENCY_STORE=redis needs REDIS_ADDR")
+		}
+		if in.Idempotency, err = redisstore.New(in.Redis, redisstore.Config{Prefix: "agora:" + service + ":idempotency:"}); err != nil {
+			return in, fmt.Errorf("host: idempotency store: %w", err)
+		}
+	case "", "sql":
+		if in.Idempotency, err = openIdempotency(ctx, in.DB); err != nil {
+			return in, err
+		}
+	default:
+		return in, fmt.Errorf("host: unknown idempotency store %q", cfg.IdempotencyStore)
 	}
-	if in.Codec, err = events.NewCodec(events.CodecConfig{Registry: registry, Sources: protos.FS, AutoRegister: cfg.SchemaAutoRegister}); err != nil {
-		return in, fmt.Errorf("host: codec: %w", err)
+
+	if in.Codec, err = in.openCodec(ctx); err != nil {
+		return in, err
 	}
 	// The relay's producer: idempotent with acks=all (franz-go's defaults,
 	// kept), no linger since the relay produces whole batches synchronously.
-	if in.Producer, err = kgo.NewClient(kgo.SeedBrokers(cfg.KafkaBrokers...), kgo.ProducerLinger(0), kgo.AllowAutoTopicCreation()); err != nil {
+	kafkaOpts, err := cfg.KafkaOpts(ctx)
+	if err != nil {
+		return in, err
+	}
+	in.kafkaOpts = kafkaOpts
+	if in.Producer, err = kgo.NewClient(append(slices.Clone(kafkaOpts), kgo.ProducerLinger(0), kgo.AllowAutoTopicCreation())...); err != nil {
 		return in, fmt.Errorf("host: kafka producer: %w", err)
 	}
 	in.closers = append(in.closers, func(context.Context) error { in.Producer.Close(); return nil })
@@ -149,6 +214,101 @@ func Open(ctx context.Context, service string, cfg Config) (in *Infra, err error
 		return in, fmt.Errorf("host: token verifier: %w", err)
 	}
 	return in, nil
+}
+
+// openRedis connects to Config.RedisAddr, when set, and checks that it answers.
+func (in *Infra) openRedis(ctx context.Context) error {
+	cfg := in.Config
+	if cfg.RedisAddr == "" {
+		return nil
+	}
+	opts := &redis.Options{
+		Addr: cfg.RedisAddr, Username: cfg.RedisUsername, Password: cfg.RedisPassword.Value(),
+		DialTimeout: 2 * time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second,
+	}
+	if cfg.RedisTLS {
+		host, _, _ := net.SplitHostPort(cfg.RedisAddr)
+		opts.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, ServerName: host}
+	}
+	in.Redis = redis.NewClient(opts)
+	in.closers = append(in.closers, func(context.Context) error { return in.Redis.Close() })
+	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := in.Redis.Ping(pingCtx).Err(); err != nil {
+		return fault.Retryable(fmt.Errorf("host: redis at %s: %w", cfg.RedisAddr, err))
+	}
+	return nil
+}
+
+// openCodec builds the event codec over the registry Config.SchemaRegistry
+// names.
+func (in *Infra) openCodec(ctx context.Context) (*events.Codec, error) {
+	cfg := in.Config
+	switch cfg.SchemaRegistry {
+	case "", "confluent":
+		if cfg.SchemaRegistryURL == "" {
+			return nil, errors.New("host: SCHEMA_REGISTRY_URL is required with the confluent schema registry")
+		}
+		registry, err := sr.NewClient(sr.URLs(cfg.SchemaRegistryURL))
+		if err != nil {
+			return nil, fmt.Errorf("host: schema registry client: %w", err)
+		}
+		codec, err := events.NewCodec(events.CodecConfig{Registry: registry, Sources: protos.FS, AutoRegister: cfg.SchemaAutoRegister})
+		if err != nil {
+			return nil, fmt.Errorf("host: codec: %w", err)
+		}
+		return codec, nil
+	case "glue":
+		if cfg.GlueRegistryName == "" {
+			return nil, errors.New("host: GLUE_REGISTRY_NAME is required with the glue schema registry")
+		}
+		awsCfg, err := in.AWSConfig(ctx)
+		if err != nil {
+			return nil, err
+		}
+		registry, err := glueregistry.NewFromConfig(awsCfg, glueregistry.Config{RegistryName: cfg.GlueRegistryName})
+		if err != nil {
+			return nil, fmt.Errorf("host: glue schema registry: %w", err)
+		}
+		codec, err := events.NewGlueCodec(events.GlueConfig{Registry: registry, Sources: protos.FS, AutoRegister: cfg.SchemaAutoRegister, Compress: cfg.GlueCompress})
+		if err != nil {
+			return nil, fmt.Errorf("host: codec: %w", err)
+		}
+		return codec, nil
+	}
+	return nil, fmt.Errorf("host: unknown schema registry %q", cfg.SchemaRegistry)
+}
+
+// AWSConfig returns the process's AWS configuration (Config.AWSRegion,
+// Config.AWSEndpoint, credentials from the SDK's default chain), loading it
+// on first use.
+func (in *Infra) AWSConfig(ctx context.Context) (aws.Config, error) {
+	if in.AWS != nil {
+		return *in.AWS, nil
+	}
+	cfg, err := AWSConfig(ctx, in.Config)
+	if err != nil {
+		return aws.Config{}, err
+	}
+	in.AWS = &cfg
+	return cfg, nil
+}
+
+// AWSConfig loads the AWS configuration cfg names: its region and endpoint
+// over the SDK's default chain.
+func AWSConfig(ctx context.Context, cfg Config) (aws.Config, error) {
+	var opts []func(*awsconfig.LoadOptions) error
+	if cfg.AWSRegion != "" {
+		opts = append(opts, awsconfig.WithRegion(cfg.AWSRegion))
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("host: aws configuration: %w", err)
+	}
+	if cfg.AWSEndpoint != "" {
+		awsCfg.BaseEndpoint = aws.String(cfg.AWSEndpoint)
+	}
+	return awsCfg, nil
 }
 
 func openIdempotency(ctx context.Context, db *sqldb.DB) (*sqlstore.Store, error) {
@@ -169,6 +329,10 @@ func openIdempotency(ctx context.Context, db *sqldb.DB) (*sqlstore.Store, error)
 	}
 	return st, nil
 }
+
+// KafkaOpts returns a copy of the options every Kafka client of the
+// service starts with (seed brokers, TLS, SASL).
+func (in *Infra) KafkaOpts() []kgo.Opt { return slices.Clone(in.kafkaOpts) }
 
 // Close releases the infrastructure in reverse order of opening.
 func (in *Infra) Close(ctx context.Context) error {
@@ -262,7 +426,7 @@ func (in *Infra) Consumer(cfg consumer.Config) (lifecycle.Component, error) {
 		}
 		cfg.Topics = topics
 	}
-	cfg.ClientOpts = append([]kgo.Opt{kgo.SeedBrokers(in.Config.KafkaBrokers...)}, cfg.ClientOpts...)
+	cfg.ClientOpts = append(in.KafkaOpts(), cfg.ClientOpts...)
 	if cfg.Decoder == nil {
 		cfg.Decoder = in.Codec
 	}

@@ -1,5 +1,5 @@
 // Command relayproc is the outbox relay of Agora's crash tests: it relays a
-// PostgreSQL outbox to Kafka with outbox.Relay and the idempotent producer,
+// PostgreSQL (or DynamoDB) outbox to Kafka with outbox.Relay and the idempotent producer,
 // exactly as a service process does, and reports each produced batch on
 // stdout so that a test can SIGKILL it at a chosen point.
 //
@@ -16,7 +16,10 @@
 //	HOLDING
 //
 // The database URL comes from AGORA_CRASH_DB_URL (it carries a password, so
-// it is not a flag). SIGTERM or SIGINT stops the relay cleanly.
+// it is not a flag). With -dynamo-table the relay claims from the DynamoDB
+// outbox in that table instead (-aws-region, -aws-endpoint; credentials
+// from the SDK's default chain, e.g. AWS_ACCESS_KEY_ID). SIGTERM or
+// SIGINT stops the relay cleanly.
 package main
 
 import (
@@ -33,7 +36,9 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/zap"
 
+	"github.com/agoracommerce/agora/internal/platform/dynamo"
 	"github.com/agoracommerce/agora/internal/platform/events"
 	"github.com/agoracommerce/agora/internal/platform/outbox"
 	"github.com/agoracommerce/agora/internal/platform/sqldb"
@@ -44,6 +49,7 @@ const EnvDatabaseURL = "AGORA_CRASH_DB_URL"
 
 type config struct {
 	DatabaseURL string
+	Dynamo      dynamo.Config // used when Dynamo.Table is set
 	Brokers     []string
 	BatchSize   int
 	Lease       time.Duration
@@ -52,9 +58,14 @@ type config struct {
 }
 
 func (c config) validate() error {
+	if c.Dynamo.Table != "" {
+		if err := c.Dynamo.Validate(); err != nil {
+			return err
+		}
+	} else if c.DatabaseURL == "" {
+		return fmt.Errorf("%s or -dynamo-table is required", EnvDatabaseURL)
+	}
 	switch {
-	case c.DatabaseURL == "":
-		return fmt.Errorf("%s is required", EnvDatabaseURL)
 	case len(c.Brokers) == 0:
 		return errors.New("-brokers is required")
 	case c.BatchSize <= 0:
@@ -75,6 +86,9 @@ func parseConfig(args []string) (config, error) {
 	fs.DurationVar(&cfg.Lease, "lease", 2*time.Second, "claim lease")
 	fs.DurationVar(&cfg.MaxPoll, "max-poll", 100*time.Millisecond, "longest idle poll interval")
 	fs.IntVar(&cfg.HoldAfter, "hold-after", 0, "hold after the broker acknowledged this many batches (0: never)")
+	fs.StringVar(&cfg.Dynamo.Table, "dynamo-table", "", "relay the DynamoDB outbox of this table instead of the database's")
+	fs.StringVar(&cfg.Dynamo.Region, "aws-region", "us-east-1", "AWS region of the DynamoDB table")
+	fs.StringVar(&cfg.Dynamo.Endpoint, "aws-endpoint", "", "DynamoDB endpoint override (an emulator)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -99,14 +113,24 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 	if err != nil {
 		return err
 	}
-	db, err := sqldb.Open(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = db.Close() }()
-	store, err := outbox.NewStore(ctx, db)
-	if err != nil {
-		return err
+	var store outbox.Source
+	if cfg.Dynamo.Table != "" {
+		client, err := dynamo.NewClient(ctx, cfg.Dynamo)
+		if err != nil {
+			return err
+		}
+		if store, err = dynamo.NewOutbox(dynamo.OutboxConfig{Client: client, Table: cfg.Dynamo.Table}); err != nil {
+			return err
+		}
+	} else {
+		db, err := sqldb.Open(ctx, cfg.DatabaseURL)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = db.Close() }()
+		if store, err = outbox.NewStore(ctx, db); err != nil {
+			return err
+		}
 	}
 	// franz-go's defaults: idempotent producer, acks=all.
 	client, err := kgo.NewClient(kgo.SeedBrokers(cfg.Brokers...))
@@ -120,6 +144,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 		_, _ = io.Copy(io.Discard, stdin)
 		close(released)
 	}()
+	logger, err := zap.NewProduction() // JSON lines on stderr
+	if err != nil {
+		return fmt.Errorf("logger: %w", err)
+	}
+	defer func() { _ = logger.Sync() }()
 	out := &lines{w: stdout}
 	relay, err := outbox.NewRelay(outbox.RelayConfig{
 		Source:    store,
@@ -128,6 +157,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 		Lease:     cfg.Lease,
 		MinPoll:   5 * time.Millisecond,
 		MaxPoll:   cfg.MaxPoll,
+		Logger:    logger,
 	})
 	if err != nil {
 		return err

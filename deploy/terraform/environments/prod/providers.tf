@@ -1,0 +1,13 @@
+provider "aws" {
+  region              = var.aws_region
+  allowed_account_ids = [var.aws_account_id]
+
+  default_tags {
+    tags = {
+      "agora:project"     = "agora"
+      "agora:environment" = local.environment
+      "agora:managed-by"  = "terraform"
+      "agora:repository"  = var.repository
+    }
+  }
+}

@@ -1,0 +1,45 @@
+package services
+
+import (
+	"context"
+
+	orderhistoryapp "github.com/agoracommerce/agora/internal/orderhistory/app"
+	orderhistoryhttp "github.com/agoracommerce/agora/internal/orderhistory/httpapi"
+	orderhistorykafka "github.com/agoracommerce/agora/internal/orderhistory/kafka"
+	orderhistorysql "github.com/agoracommerce/agora/internal/orderhistory/sqlstore"
+	"github.com/agoracommerce/agora/internal/platform/consumer"
+	"github.com/agoracommerce/agora/internal/platform/host"
+)
+
+type orderhistoryConfig struct {
+	host.Config
+}
+
+// parts assembles the order history: the read model in its store, the
+// live projector (consumer group orderhistory.projector over the topics of
+// ordering, inventory, payment and shipping) and the read-only API. It
+// publishes nothing, so it runs no outbox relay, and dedupes without the
+// inbox (every write is keyed by event ID).
+func (cfg *orderhistoryConfig) parts(ctx context.Context, in *host.Infra, _ string) (Parts, error) {
+	store, err := orderhistorysql.New(ctx, in.DB)
+	if err != nil {
+		return Parts{}, err
+	}
+	svc, err := orderhistoryapp.New(store, store, orderhistoryapp.Config{})
+	if err != nil {
+		return Parts{}, err
+	}
+	api, err := orderhistoryhttp.New(svc)
+	if err != nil {
+		return Parts{}, err
+	}
+	web, err := edge(orderhistoryhttp.Document, orderhistoryhttp.Problems, api.Mount)
+	if err != nil {
+		return Parts{}, err
+	}
+	projection, err := orderhistorykafka.Config(svc)
+	if err != nil {
+		return Parts{}, err
+	}
+	return Parts{HTTP: web, Consumers: []consumer.Config{projection}}, nil
+}
