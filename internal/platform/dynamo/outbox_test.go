@@ -74,7 +74,7 @@ func newOutbox(shards int) outboxtest.NewOutbox {
 // checked by TestOutboxShards instead.
 func TestOutboxSource(t *testing.T) {
 	t.Parallel()
-	outboxtest.TestSource(t, newOutbox(1), outboxtest.Features{SelfCleaning: true})
+	outboxtest.TestSource(t, newOutbox(1), outboxtest.Features{SelfCleaning: true, ConcurrentRows: 500})
 }
 
 // A sharded outbox keeps the order of the events written and, with
