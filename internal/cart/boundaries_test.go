@@ -25,7 +25,7 @@ func TestImportBoundaries(t *testing.T) {
 		"google.golang.org/protobuf", module + "gen/"}
 	forbidden := map[string][]string{
 		".": append([]string{module + "internal/platform/", module + "internal/cart/"}, infra...),
-		"app": append([]string{module + "internal/cart/sqlstore", module + "internal/cart/httpapi", module + "internal/cart/eventsout",
+		"app": append([]string{module + "internal/cart/sqlstore", module + "internal/cart/dynamostore", module + "internal/cart/httpapi", module + "internal/cart/eventsout",
 			module + "internal/cart/kafka"}, infra...),
 	}
 	err := filepath.WalkDir(".", func(path string, d os.DirEntry, err error) error {

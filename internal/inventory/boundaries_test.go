@@ -18,7 +18,7 @@ func TestImportBoundaries(t *testing.T) {
 		".": {"database/sql", "net/http", "github.com/twmb/", "github.com/aws/", "github.com/agoracommerce/agora/gen/",
 			"github.com/agoracommerce/agora/internal/platform/", "github.com/agoracommerce/agora/internal/inventory/"},
 		"app": {"database/sql", "net/http", "github.com/twmb/", "github.com/aws/", "github.com/agoracommerce/agora/gen/",
-			"github.com/agoracommerce/agora/internal/inventory/sqlstore", "github.com/agoracommerce/agora/internal/inventory/httpapi",
+			"github.com/agoracommerce/agora/internal/inventory/sqlstore", "github.com/agoracommerce/agora/internal/inventory/dynamostore", "github.com/agoracommerce/agora/internal/inventory/httpapi",
 			"github.com/agoracommerce/agora/internal/inventory/eventsout"},
 	}
 	for dir, banned := range forbidden {

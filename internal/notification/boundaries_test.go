@@ -27,7 +27,7 @@ func TestImportBoundaries(t *testing.T) {
 	own := module + "internal/notification/"
 	forbidden := map[string][]string{
 		".": append([]string{module + "internal/platform/", own}, infra...),
-		"app": append([]string{own + "sqlstore", own + "httpapi", own + "eventsout", own + "kafka", own + "mailbox",
+		"app": append([]string{own + "sqlstore", own + "dynamostore", own + "httpapi", own + "eventsout", own + "kafka", own + "mailbox",
 			module + "internal/platform/consumer", module + "internal/platform/inbox", module + "internal/platform/outbox",
 			module + "internal/platform/sqldb", module + "internal/platform/events"}, infra...),
 	}

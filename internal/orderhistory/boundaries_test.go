@@ -26,7 +26,7 @@ func TestImportBoundaries(t *testing.T) {
 		"google.golang.org/protobuf", module + "gen/"}
 	forbidden := map[string][]string{
 		".": append([]string{module + "internal/platform/", module + "internal/orderhistory/"}, infra...),
-		"app": append([]string{module + "internal/orderhistory/sqlstore", module + "internal/orderhistory/httpapi",
+		"app": append([]string{module + "internal/orderhistory/sqlstore", module + "internal/orderhistory/dynamostore", module + "internal/orderhistory/httpapi",
 			module + "internal/orderhistory/kafka", module + "internal/orderhistory/orderhistorytest"}, infra...),
 		"sqlstore": {module + "internal/orderhistory/httpapi", module + "internal/orderhistory/kafka", module + "gen/"},
 		"kafka":    {module + "internal/orderhistory/httpapi", module + "internal/orderhistory/sqlstore", "database/sql", "net/http"},

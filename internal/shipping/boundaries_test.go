@@ -18,7 +18,7 @@ func TestImportBoundaries(t *testing.T) {
 		".": {"database/sql", "net/http", "github.com/twmb/", "github.com/aws/", "github.com/agoracommerce/agora/gen/",
 			"github.com/agoracommerce/agora/internal/platform/", "github.com/agoracommerce/agora/internal/shipping/"},
 		"app": {"database/sql", "net/http", "github.com/twmb/", "github.com/aws/", "github.com/agoracommerce/agora/gen/",
-			"github.com/agoracommerce/agora/internal/shipping/sqlstore", "github.com/agoracommerce/agora/internal/shipping/httpapi",
+			"github.com/agoracommerce/agora/internal/shipping/sqlstore", "github.com/agoracommerce/agora/internal/shipping/dynamostore", "github.com/agoracommerce/agora/internal/shipping/httpapi",
 			"github.com/agoracommerce/agora/internal/shipping/eventsout", "github.com/agoracommerce/agora/internal/shipping/simcarrier"},
 	}
 	for dir, banned := range forbidden {

@@ -60,6 +60,9 @@ func NewInbox(cfg InboxConfig) (*Inbox, error) {
 	return &Inbox{api: cfg.Client, table: cfg.Table, retention: cfg.Retention, now: cfg.Now}, nil
 }
 
+// Table is the table the inbox lives in.
+func (i *Inbox) Table() string { return i.table }
+
 func inboxKey(group, eventID string) map[string]types.AttributeValue {
 	return Key("INBOX#"+group+"#"+eventID, "INBOX")
 }
