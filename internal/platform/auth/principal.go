@@ -11,10 +11,12 @@ type Principal struct {
 	// Subject is the token's sub claim: the customer's or operator's ID, or
 	// the client ID for a client-credentials token.
 	Subject string
-	// Scopes are the OAuth 2.0 scopes granted to the token.
+	// Scopes are the OAuth 2.0 scopes granted to the token, sorted. With
+	// Config.ScopePrefix, a prefixed scope is listed both as granted
+	// ("agora/orders:read") and without the prefix ("orders:read").
 	Scopes []string
 	// ClientID is the OAuth 2.0 client the token was issued to, when the
-	// token says (client_id or azp claim).
+	// token says (client_id, azp or cid claim).
 	ClientID string
 	// Claims holds every claim of the token as decoded JSON values.
 	Claims map[string]any
@@ -23,6 +25,15 @@ type Principal struct {
 	// with the caller's own credentials. It is a secret: never log it or
 	// store it.
 	Token string
+}
+
+// clone returns a copy of p that shares no scope list with it, so that
+// a caller changing its principal's scopes cannot change another's. The
+// claims map is shared: it is read only.
+func (p *Principal) clone() *Principal {
+	cp := *p
+	cp.Scopes = slices.Clone(p.Scopes)
+	return &cp
 }
 
 // HasScope reports whether the principal was granted scope.

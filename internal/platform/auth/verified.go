@@ -18,7 +18,11 @@ const (
 // token on every request; checking its signature once a minute instead
 // of every time takes the largest single cost off the HTTP edge. Only
 // successful verifications are kept, so a bad token is checked (and
-// refused) every time. Safe for concurrent use.
+// refused) every time. The token alone is the key: each Verifier has a
+// cache of its own, and its configuration (audiences, client IDs, scope
+// prefix) does not change, so a remembered principal is the one a full
+// check would give again. Every get returns a copy with its own scope
+// list. Safe for concurrent use.
 type verifiedCache struct {
 	mu      sync.Mutex
 	size    int
@@ -57,8 +61,7 @@ func (c *verifiedCache) get(token string) (*Principal, bool) {
 	if !ok {
 		return nil, false
 	}
-	p := *e.principal
-	return &p, true
+	return e.principal.clone(), true
 }
 
 // put remembers p for token until expiry or the cache's TTL, whichever

@@ -10,6 +10,18 @@
 // security requirements into 401 and 403 problem+json responses, and
 // RequireOwner is the object-level check a use case makes.
 //
+// # Amazon Cognito
+//
+// Cognito access tokens have no aud claim: they name the app client in
+// client_id and say token_use "access", and their scopes carry the
+// resource server's identifier ("agora/orders:write"). Config.ClientIDs
+// accepts such tokens from the listed app clients, and Config.ScopePrefix
+// grants each prefixed scope under its plain name too ("orders:write",
+// the name the OpenAPI documents and scopes.go use), so the same security
+// requirements hold for Cognito and for the development issuer. A token
+// whose token_use is anything but "access" (a Cognito ID token) is never
+// accepted, with or without aud.
+//
 // Errors are the sentinels in errors.go; the HTTP edge maps them to
 // statuses and problem documents (StatusOf, ProblemOf).
 package auth
@@ -25,6 +37,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jwk"
@@ -51,13 +64,28 @@ const (
 	minRSABits = 2048
 )
 
-// Config configures a Verifier. Issuer, Audiences and JWKSURL are required.
+// Config configures a Verifier. Issuer, JWKSURL and Audiences or
+// ClientIDs (or both) are required.
 type Config struct {
 	// Issuer is the exact iss claim expected.
 	Issuer string
-	// Audiences lists the accepted aud values; a token must name at least
-	// one of them.
+	// Audiences lists the accepted aud values; a token with an aud claim
+	// must name at least one of them. It may be empty when ClientIDs is
+	// set: tokens with aud are then all refused.
 	Audiences []string
+	// ClientIDs lists the OAuth 2.0 clients whose access tokens are
+	// accepted without an aud claim, as Amazon Cognito issues them: such a
+	// token must carry a client_id claim naming one of these clients and
+	// a token_use claim of "access". Empty refuses every token without
+	// aud.
+	ClientIDs []string
+	// ScopePrefix is the prefix of the scopes of the API's resource
+	// server, such as Cognito's "agora/". A granted scope that starts with
+	// it is granted under its name without the prefix as well, so
+	// "agora/catalog:read" satisfies a requirement of "catalog:read".
+	// Scopes with any other prefix match only exactly. Empty turns this
+	// off.
+	ScopePrefix string
 	// JWKSURL is where the issuer publishes its public keys.
 	JWKSURL string
 	// Algorithms is the allow-list; empty means RS256 and ES256. Only those
@@ -94,8 +122,14 @@ func (c Config) Validate() error {
 	switch {
 	case c.Issuer == "":
 		return errors.New("auth: Config.Issuer is required")
-	case len(c.Audiences) == 0 || slices.Contains(c.Audiences, ""):
-		return errors.New("auth: Config.Audiences needs at least one non-empty audience")
+	case len(c.Audiences) == 0 && len(c.ClientIDs) == 0:
+		return errors.New("auth: Config.Audiences needs at least one audience, unless Config.ClientIDs accepts tokens without aud")
+	case slices.Contains(c.Audiences, ""):
+		return errors.New("auth: Config.Audiences may not contain an empty audience")
+	case slices.Contains(c.ClientIDs, ""):
+		return errors.New("auth: Config.ClientIDs may not contain an empty client ID")
+	case strings.ContainsFunc(c.ScopePrefix, unicode.IsSpace):
+		return fmt.Errorf("auth: Config.ScopePrefix %q may not contain white space", c.ScopePrefix)
 	case c.JWKSURL == "":
 		return errors.New("auth: Config.JWKSURL is required")
 	case c.Leeway < 0 || c.Leeway > 5*time.Minute:
@@ -126,13 +160,15 @@ type TokenVerifier interface {
 
 // Verifier verifies JWT access tokens of one issuer. Safe for concurrent use.
 type Verifier struct {
-	issuer    string
-	audiences []string
-	algs      []string
-	leeway    time.Duration
-	now       func() time.Time
-	keys      *keyCache
-	verified  *verifiedCache
+	issuer      string
+	audiences   []string
+	clientIDs   []string
+	scopePrefix string
+	algs        []string
+	leeway      time.Duration
+	now         func() time.Time
+	keys        *keyCache
+	verified    *verifiedCache
 }
 
 var _ TokenVerifier = (*Verifier)(nil)
@@ -169,12 +205,14 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		algs = []string{AlgRS256, AlgES256}
 	}
 	return &Verifier{
-		issuer:    cfg.Issuer,
-		audiences: slices.Clone(cfg.Audiences),
-		algs:      algs,
-		leeway:    cfg.Leeway,
-		now:       cfg.Clock,
-		verified:  newVerifiedCache(cfg.VerifiedCacheSize, cfg.VerifiedCacheTTL, cfg.Clock),
+		issuer:      cfg.Issuer,
+		audiences:   slices.Clone(cfg.Audiences),
+		clientIDs:   slices.Clone(cfg.ClientIDs),
+		scopePrefix: cfg.ScopePrefix,
+		algs:        algs,
+		leeway:      cfg.Leeway,
+		now:         cfg.Clock,
+		verified:    newVerifiedCache(cfg.VerifiedCacheSize, cfg.VerifiedCacheTTL, cfg.Clock),
 		keys: &keyCache{
 			url:         cfg.JWKSURL,
 			client:      cfg.HTTPClient,
@@ -242,18 +280,85 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Principal, error)
 	if err != nil {
 		return nil, invalid("verify", err)
 	}
-	aud, _ := tok.Audience()
-	if !slices.ContainsFunc(aud, func(a string) bool { return slices.Contains(v.audiences, a) }) {
-		return nil, invalid(fmt.Sprintf("audience %q not accepted", aud), nil)
+	// Whom the token is for: a token with aud must name an accepted
+	// audience; one without must be an access token of an accepted client
+	// (Amazon Cognito). Only access tokens are accepted either way.
+	r, err := recipientOf(tok)
+	if err != nil {
+		return nil, err
 	}
-	p, err := principalOf(tok)
+	switch {
+	case r.hasUse && r.tokenUse != tokenUseAccess:
+		return nil, invalid(fmt.Sprintf("token_use %q is not an access token", r.tokenUse), nil)
+	case r.hasAud:
+		if !slices.ContainsFunc(r.aud, func(a string) bool { return slices.Contains(v.audiences, a) }) {
+			return nil, invalid(fmt.Sprintf("audience %q not accepted", r.aud), nil)
+		}
+	case len(v.clientIDs) == 0:
+		return nil, invalid("no aud claim", nil)
+	case r.clientID == "":
+		return nil, invalid("neither aud nor client_id claim", nil)
+	case !r.hasUse:
+		return nil, invalid("token without aud has no token_use claim", nil)
+	case !slices.Contains(v.clientIDs, r.clientID):
+		return nil, invalid(fmt.Sprintf("client_id %q not accepted", r.clientID), nil)
+	}
+	p, err := principalOf(tok, v.scopePrefix)
 	if err != nil {
 		return nil, err
 	}
 	exp, _ := tok.Expiration()
 	v.verified.put(token, p, exp)
-	cp := *p
-	return &cp, nil
+	return p.clone(), nil
+}
+
+// Claims of Amazon Cognito's tokens.
+const (
+	claimTokenUse  = "token_use"
+	claimClientID  = "client_id"
+	tokenUseAccess = "access"
+)
+
+// recipient is what a token says about whom it is for: its audiences
+// or, without aud, the client it was issued to, and what kind of token it
+// is (Cognito's token_use).
+type recipient struct {
+	aud      []string
+	hasAud   bool
+	clientID string
+	tokenUse string
+	hasUse   bool
+}
+
+// recipientOf reads the token's recipient claims, refusing a token_use or
+// client_id that is not a string. Verify decides whether to accept them.
+func recipientOf(tok jwt.Token) (recipient, error) {
+	var (
+		r   recipient
+		err error
+	)
+	if r.tokenUse, r.hasUse, err = stringClaim(tok, claimTokenUse); err != nil {
+		return recipient{}, err
+	}
+	if r.hasAud = tok.Has(jwt.AudienceKey); r.hasAud {
+		r.aud, _ = tok.Audience()
+		return r, nil
+	}
+	if r.clientID, _, err = stringClaim(tok, claimClientID); err != nil {
+		return recipient{}, err
+	}
+	return r, nil
+}
+
+// stringClaim reads the claim name, which must be a string when present.
+func stringClaim(tok jwt.Token, name string) (value string, ok bool, err error) {
+	if !tok.Has(name) {
+		return "", false, nil
+	}
+	if err := tok.Get(name, &value); err != nil {
+		return "", false, invalid(name+" claim is not a string", err)
+	}
+	return value, true, nil
 }
 
 // publicKeyFor exports key as the Go public key alg needs, refusing a key
@@ -293,7 +398,7 @@ func publicKeyFor(alg jwa.SignatureAlgorithm, key jwk.Key) (any, error) {
 	}
 }
 
-func principalOf(tok jwt.Token) (*Principal, error) {
+func principalOf(tok jwt.Token, scopePrefix string) (*Principal, error) {
 	sub, _ := tok.Subject()
 	if sub == "" {
 		return nil, invalid("no sub claim", nil)
@@ -305,7 +410,7 @@ func principalOf(tok jwt.Token) (*Principal, error) {
 			claims[k] = v
 		}
 	}
-	p := &Principal{Subject: sub, Claims: claims, Scopes: scopesOf(claims)}
+	p := &Principal{Subject: sub, Claims: claims, Scopes: scopesOf(claims, scopePrefix)}
 	for _, k := range []string{"client_id", "azp", "cid"} {
 		if s, ok := claims[k].(string); ok && s != "" {
 			p.ClientID = s
@@ -316,8 +421,10 @@ func principalOf(tok jwt.Token) (*Principal, error) {
 }
 
 // scopesOf reads the space-separated scope claim (RFC 8693, Cognito) or
-// the scp claim (a list, or a string in some issuers).
-func scopesOf(claims map[string]any) []string {
+// the scp claim (a list, or a string in some issuers). A scope starting
+// with prefix (when not empty) is listed under its name without the
+// prefix too.
+func scopesOf(claims map[string]any, prefix string) []string {
 	var out []string
 	add := func(v any) {
 		switch s := v.(type) {
@@ -335,6 +442,13 @@ func scopesOf(claims map[string]any) []string {
 	}
 	add(claims["scope"])
 	add(claims["scp"])
+	if prefix != "" {
+		for _, s := range out {
+			if name, ok := strings.CutPrefix(s, prefix); ok && name != "" {
+				out = append(out, name)
+			}
+		}
+	}
 	slices.Sort(out)
 	return slices.Compact(out)
 }
