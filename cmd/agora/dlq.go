@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -16,17 +15,13 @@ import (
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/agoracommerce/agora/internal/platform/dlq"
 )
 
-// envKafkaBrokers holds the default of --brokers.
-const envKafkaBrokers = "AGORA_KAFKA_BROKERS"
-
 // dlqFlags are the flags every dlq subcommand shares.
 type dlqFlags struct {
-	brokers string
+	kafka   kafkaFlags
 	topic   string
 	group   string
 	timeout time.Duration
@@ -52,7 +47,7 @@ consumers dedupe events by ce_id in their inbox, so a repeat has no second
 effect.`,
 	}
 	pf := cmd.PersistentFlags()
-	pf.StringVar(&f.brokers, "brokers", os.Getenv(envKafkaBrokers), "comma-separated Kafka seed brokers ("+envKafkaBrokers+")")
+	f.kafka.register(pf)
 	pf.StringVar(&f.topic, "topic", "", "the dead-letter topic (required)")
 	pf.StringVar(&f.group, "group", "", "consumer group that records redrive progress (default <topic>.redrive)")
 	pf.DurationVar(&f.timeout, "timeout", 30*time.Second, "give up after this long")
@@ -62,14 +57,9 @@ effect.`,
 
 // open checks the shared flags and connects.
 func (f *dlqFlags) open(ctx context.Context) (context.Context, *dlq.Client, func(), error) {
-	var brokers []string
-	for _, b := range strings.Split(f.brokers, ",") {
-		if b = strings.TrimSpace(b); b != "" {
-			brokers = append(brokers, b)
-		}
-	}
-	if len(brokers) == 0 {
-		return nil, nil, nil, errors.New("dlq: no Kafka brokers: pass --brokers or set " + envKafkaBrokers)
+	opts, err := f.kafka.opts(ctx, "dlq")
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	if f.topic == "" {
 		return nil, nil, nil, errors.New("dlq: --topic (the dead-letter topic) is required")
@@ -77,7 +67,7 @@ func (f *dlqFlags) open(ctx context.Context) (context.Context, *dlq.Client, func
 	if f.timeout <= 0 {
 		return nil, nil, nil, fmt.Errorf("dlq: --timeout must be positive, got %s", f.timeout)
 	}
-	client, err := dlq.New(dlq.Config{ClientOpts: []kgo.Opt{kgo.SeedBrokers(brokers...)}})
+	client, err := dlq.New(dlq.Config{ClientOpts: opts})
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -31,6 +31,7 @@ services that talk through schema-registered Protobuf events on Kafka.`,
 	root.AddCommand(newLoadgenCmd())
 	root.AddCommand(newMailboxCmd())
 	root.AddCommand(newHealthcheckCmd())
+	root.AddCommand(newTopicsCmd())
 	return root
 }
 

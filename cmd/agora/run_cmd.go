@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -20,7 +19,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 
@@ -37,6 +35,7 @@ import (
 	"github.com/agoracommerce/agora/internal/platform/lifecycle"
 	"github.com/agoracommerce/agora/internal/platform/logging"
 	"github.com/agoracommerce/agora/internal/platform/schemaregistry"
+	"github.com/agoracommerce/agora/internal/platform/topics"
 	"github.com/agoracommerce/agora/internal/services"
 	"github.com/agoracommerce/agora/web"
 )
@@ -254,11 +253,11 @@ func (s *shop) startBroker() error {
 	return nil
 }
 
-// ensureTopics creates the topics of api/topics.yaml that do not exist
-// yet, with their partitions and retention, so that consumers find them at
+// ensureTopics applies the topics of api/topics.yaml (created with their
+// partitions and retention when missing), so that consumers find them at
 // once instead of waiting for a metadata refresh after the first produce.
 func (s *shop) ensureTopics(ctx context.Context) error {
-	topics, err := api.Topics()
+	decl, err := api.Topics()
 	if err != nil {
 		return err
 	}
@@ -267,25 +266,10 @@ func (s *shop) ensureTopics(ctx context.Context) error {
 		return fmt.Errorf("run: kafka: %w", err)
 	}
 	defer cl.Close()
-	adm := kadm.NewClient(cl)
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	existing, err := adm.ListTopics(ctx)
-	if err != nil {
-		return fmt.Errorf("run: kafka: list topics: %w", err)
-	}
-	for _, t := range topics {
-		if existing.Has(t.Name) {
-			continue
-		}
-		retention := strconv.FormatInt(t.RetentionMillis(), 10)
-		res, err := adm.CreateTopic(ctx, int32(t.Partitions), -1, map[string]*string{"retention.ms": &retention}, t.Name) // #nosec G115 -- partitions are validated small numbers
-		if err == nil {
-			err = res.Err
-		}
-		if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
-			return fmt.Errorf("run: kafka: create topic %s: %w", t.Name, err)
-		}
+	if _, err := topics.Apply(ctx, kadm.NewClient(cl), decl, topics.Options{}); err != nil {
+		return fmt.Errorf("run: kafka: %w", err)
 	}
 	return nil
 }
