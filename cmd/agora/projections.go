@@ -10,15 +10,14 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/spf13/cobra"
-	"github.com/twmb/franz-go/pkg/sr"
 
-	protos "github.com/agoracommerce/agora/api/proto"
 	"github.com/agoracommerce/agora/internal/orderhistory/app"
+	orderhistorydynamo "github.com/agoracommerce/agora/internal/orderhistory/dynamostore"
 	orderhistorykafka "github.com/agoracommerce/agora/internal/orderhistory/kafka"
 	orderhistorysql "github.com/agoracommerce/agora/internal/orderhistory/sqlstore"
 	"github.com/agoracommerce/agora/internal/platform/config"
-	"github.com/agoracommerce/agora/internal/platform/events"
 	"github.com/agoracommerce/agora/internal/platform/host"
 	"github.com/agoracommerce/agora/internal/platform/sqldb"
 )
@@ -104,9 +103,9 @@ Projections: ` + strings.Join(projectionNames(), ", ") + `.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.configFile, "config", "", "configuration file (YAML, JSON, TOML or .env); the environment and flags override it")
-	fl.StringVar(&f.databaseURL, "database-url", "", "the service's database, sqlite:<path> or postgres://... (<PREFIX>_DATABASE_URL)")
+	fl.StringVar(&f.databaseURL, "database-url", "", "the service's database, sqlite:<path>, postgres://... or dynamodb://<table> (<PREFIX>_DATABASE_URL)")
 	fl.StringVar(&f.brokers, "brokers", "", "comma-separated Kafka seed brokers (<PREFIX>_KAFKA_BROKERS)")
-	fl.StringVar(&f.registry, "schema-registry", "", "Confluent-compatible schema registry URL (<PREFIX>_SCHEMA_REGISTRY_URL)")
+	fl.StringVar(&f.registry, "schema-registry", "", "Confluent-compatible schema registry URL (<PREFIX>_SCHEMA_REGISTRY_URL; <PREFIX>_SCHEMA_REGISTRY=glue and <PREFIX>_GLUE_REGISTRY_NAME for the Glue Schema Registry)")
 	return cmd
 }
 
@@ -115,7 +114,9 @@ Projections: ` + strings.Join(projectionNames(), ", ") + `.`,
 type orderhistoryRebuildConfig struct {
 	DatabaseURL       string   `env:"DATABASE_URL" secret:"true" validate:"required"`
 	KafkaBrokers      []string `env:"KAFKA_BROKERS" validate:"required"`
-	SchemaRegistryURL string   `env:"SCHEMA_REGISTRY_URL" validate:"required,url"`
+	SchemaRegistry    string   `env:"SCHEMA_REGISTRY" default:"confluent" validate:"oneof=confluent|glue"`
+	SchemaRegistryURL string   `env:"SCHEMA_REGISTRY_URL" validate:"url"`
+	GlueRegistryName  string   `env:"GLUE_REGISTRY_NAME" default:"agora" validate:"max=255"`
 	// The service's Kafka security settings, as in host.Config.
 	KafkaTLS           bool          `env:"KAFKA_TLS" default:"false"`
 	KafkaSASLMechanism string        `env:"KAFKA_SASL_MECHANISM" validate:"oneof=AWS_MSK_IAM|SCRAM-SHA-512|PLAIN"`
@@ -130,32 +131,29 @@ func rebuildOrderhistory(ctx context.Context, out io.Writer, env config.Options)
 	if err := config.Load(ctx, cfg, env); err != nil {
 		return err
 	}
-	db, err := sqldb.Open(ctx, cfg.DatabaseURL)
+	if cfg.SchemaRegistry == "confluent" && cfg.SchemaRegistryURL == "" {
+		return fmt.Errorf("%s_SCHEMA_REGISTRY_URL: required with %s_SCHEMA_REGISTRY=confluent", env.Prefix, env.Prefix)
+	}
+	hc := host.Config{
+		DatabaseURL: cfg.DatabaseURL, KafkaBrokers: cfg.KafkaBrokers, KafkaTLS: cfg.KafkaTLS, KafkaSASLMechanism: cfg.KafkaSASLMechanism,
+		KafkaSASLUsername: cfg.KafkaSASLUsername, KafkaSASLPassword: cfg.KafkaSASLPassword,
+		SchemaRegistry: cfg.SchemaRegistry, SchemaRegistryURL: cfg.SchemaRegistryURL, GlueRegistryName: cfg.GlueRegistryName,
+		AWSRegion: cfg.AWSRegion, AWSEndpoint: cfg.AWSEndpoint,
+	}
+	store, closeStore, err := openHistoryStore(ctx, hc)
 	if err != nil {
 		return fmt.Errorf("rebuild orderhistory: %w", err)
 	}
-	defer func() { _ = db.Close() }()
-	store, err := orderhistorysql.New(ctx, db)
-	if err != nil {
-		return fmt.Errorf("rebuild orderhistory: %w", err)
-	}
+	defer closeStore()
 	svc, err := app.New(store, store, app.Config{})
 	if err != nil {
 		return err
 	}
-	registry, err := sr.NewClient(sr.URLs(cfg.SchemaRegistryURL))
+	codec, err := host.NewCodec(ctx, hc)
 	if err != nil {
-		return fmt.Errorf("rebuild orderhistory: schema registry client: %w", err)
+		return fmt.Errorf("rebuild orderhistory: %w", err)
 	}
-	codec, err := events.NewCodec(events.CodecConfig{Registry: registry, Sources: protos.FS})
-	if err != nil {
-		return fmt.Errorf("rebuild orderhistory: codec: %w", err)
-	}
-	kafkaOpts, err := host.Config{
-		KafkaBrokers: cfg.KafkaBrokers, KafkaTLS: cfg.KafkaTLS, KafkaSASLMechanism: cfg.KafkaSASLMechanism,
-		KafkaSASLUsername: cfg.KafkaSASLUsername, KafkaSASLPassword: cfg.KafkaSASLPassword,
-		AWSRegion: cfg.AWSRegion, AWSEndpoint: cfg.AWSEndpoint,
-	}.KafkaOpts(ctx)
+	kafkaOpts, err := hc.KafkaOpts(ctx)
 	if err != nil {
 		return fmt.Errorf("rebuild orderhistory: %w", err)
 	}
@@ -174,6 +172,39 @@ func rebuildOrderhistory(ctx context.Context, out io.Writer, env config.Options)
 		return err
 	}
 	return printRebuild(out, log.Topics(), report)
+}
+
+// historyStore is the order history's read model and its generations.
+type historyStore interface {
+	app.Repository
+	app.Generations
+}
+
+// openHistoryStore opens the order history's store that
+// cfg.DatabaseURL names: its SQL database or its DynamoDB table.
+func openHistoryStore(ctx context.Context, cfg host.Config) (historyStore, func(), error) {
+	table, isDynamo, err := host.DynamoTable(cfg.DatabaseURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	if isDynamo {
+		awsCfg, err := host.AWSConfig(ctx, cfg)
+		if err != nil {
+			return nil, nil, err
+		}
+		store, err := orderhistorydynamo.New(dynamodb.NewFromConfig(awsCfg), table)
+		return store, func() {}, err
+	}
+	db, err := sqldb.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	store, err := orderhistorysql.New(ctx, db)
+	if err != nil {
+		_ = db.Close()
+		return nil, nil, err
+	}
+	return store, func() { _ = db.Close() }, nil
 }
 
 // progressPrinter prints a rebuild's progress: each phase as it starts,

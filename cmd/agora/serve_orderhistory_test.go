@@ -131,7 +131,9 @@ func TestProjectionsRebuildConfig(t *testing.T) {
 	err = run(context.Background(), []string{"projections", "rebuild", "orderhistory"}, &out, &out)
 	require.ErrorContains(t, err, "AGORA_ORDERHISTORY_DATABASE_URL: required")
 	require.ErrorContains(t, err, "AGORA_ORDERHISTORY_KAFKA_BROKERS: required")
-	require.ErrorContains(t, err, "AGORA_ORDERHISTORY_SCHEMA_REGISTRY_URL: required")
+	err = run(context.Background(), []string{"projections", "rebuild", "orderhistory", "--database-url", "sqlite:" + t.TempDir() + "/oh.db",
+		"--brokers", "127.0.0.1:1"}, &out, &out)
+	require.ErrorContains(t, err, "AGORA_ORDERHISTORY_SCHEMA_REGISTRY_URL: required with AGORA_ORDERHISTORY_SCHEMA_REGISTRY=confluent")
 
 	// Flags stand in for the variables.
 	err = run(context.Background(), []string{"projections", "rebuild", "orderhistory", "--database-url", "sqlite:" + t.TempDir() + "/oh.db",

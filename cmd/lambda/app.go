@@ -25,6 +25,7 @@ const (
 	kindHTTP    = "http"
 	kindKafka   = "kafka"
 	kindStreams = "streams"
+	kindJobs    = "jobs"
 )
 
 // App is one service assembled for Lambda: its infrastructure and the
@@ -47,9 +48,9 @@ func New(ctx context.Context, lookup func(string) (string, bool)) (app *App, err
 		return nil, fmt.Errorf("%s: %q is not a service (services: %s)", envService, name, strings.Join(services.Names(), ", "))
 	}
 	switch kind {
-	case kindHTTP, kindKafka, kindStreams:
+	case kindHTTP, kindKafka, kindStreams, kindJobs:
 	default:
-		return nil, fmt.Errorf("%s: %q is not one of http, kafka, streams", envHandler, kind)
+		return nil, fmt.Errorf("%s: %q is not one of http, kafka, streams, jobs", envHandler, kind)
 	}
 	switch outbox {
 	case "":
@@ -116,12 +117,25 @@ func New(ctx context.Context, lookup func(string) (string, bool)) (app *App, err
 			return nil, err
 		}
 		app.handler = flusher.Streams(lambdahost.Streams(relay))
+	case kindJobs:
+		if len(p.Jobs) == 0 {
+			return nil, fmt.Errorf("%s: the %s service has no periodic job", envHandler, name)
+		}
+		jobs := make([]lambdahost.Job, len(p.Jobs))
+		for i, j := range p.Jobs {
+			jobs[i] = lambdahost.Job{Name: j.Name, Round: j.Round}
+		}
+		h, err := lambdahost.Jobs(jobs)
+		if err != nil {
+			return nil, err
+		}
+		app.handler = flusher.Jobs(h)
 	}
 	return app, nil
 }
 
 // Handler is the function for lambda.Start: a lambdahost.HTTPHandler,
-// KafkaHandler or StreamsHandler.
+// KafkaHandler, StreamsHandler or JobsHandler.
 func (a *App) Handler() any { return a.handler }
 
 // Close releases the infrastructure.

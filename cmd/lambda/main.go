@@ -11,15 +11,20 @@
 //	                      streams  DynamoDB Streams batches of the outbox table
 //	                               onto the stream relay (dynamo.StreamRelay;
 //	                               map with ReportBatchItemFailures)
+//	                      jobs     an EventBridge schedule: one round of each
+//	                               periodic job the input names
+//	                               ({"jobs": ["cart-expiry"]}; all when
+//	                               empty), such as expiries and the
+//	                               notification dispatcher
 //	AGORA_LAMBDA_OUTBOX   inline (default): relay the outbox rows an
 //	                      invocation wrote before it returns; off: another
 //	                      function relays them (DynamoDB Streams)
 //
 // and the service's own AGORA_<SERVICE>_* variables, as for `agora serve`:
 // the service comes from internal/services, the same wiring `agora serve`
-// and `agora run` use. A function does not run the service's periodic
-// jobs (expiries, the notification dispatcher, saga deadlines); only the
-// process forms do.
+// and `agora run` use. Periodic jobs run only in the jobs function, as
+// often as its schedule fires (at most once a minute), where a process
+// repeats them on their own intervals.
 // The service is assembled once per cold start; each invocation ends by
 // relaying the outbox and flushing the producer and telemetry, and a
 // SIGTERM (sent when an extension is registered) closes everything.

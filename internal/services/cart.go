@@ -5,6 +5,7 @@ import (
 	"time"
 
 	cartapp "github.com/agoracommerce/agora/internal/cart/app"
+	cartdynamo "github.com/agoracommerce/agora/internal/cart/dynamostore"
 	carthttp "github.com/agoracommerce/agora/internal/cart/httpapi"
 	cartkafka "github.com/agoracommerce/agora/internal/cart/kafka"
 	cartsql "github.com/agoracommerce/agora/internal/cart/sqlstore"
@@ -18,11 +19,11 @@ type cartConfig struct {
 	ExpiryInterval time.Duration `env:"EXPIRY_INTERVAL" default:"1m" validate:"min=100ms,max=1h"`
 }
 
-// parts assembles the cart: carts in SQL with their outbox, the price read
-// model fed by the catalog's product events, the cart's step of the
-// checkout saga and the expiry of idle carts.
+// parts assembles the cart: carts in SQL or DynamoDB with their outbox,
+// the price read model fed by the catalog's product events, the cart's
+// step of the checkout saga and the expiry of idle carts.
 func (cfg *cartConfig) parts(ctx context.Context, in *host.Infra, _ string) (Parts, error) {
-	store, err := cartsql.New(ctx, in.DB, in.Outbox, in.Codec)
+	store, err := cfg.store(ctx, in)
 	if err != nil {
 		return Parts{}, err
 	}
@@ -59,4 +60,20 @@ func (cfg *cartConfig) parts(ctx context.Context, in *host.Infra, _ string) (Par
 			{Group: cartkafka.OrdersGroup, Topics: []string{cartkafka.OrdersTopic}, Handler: checkouts},
 		},
 	}, nil
+}
+
+// cartStore is both of the cart's ports on its store.
+type cartStore interface {
+	cartapp.Repository
+	cartapp.Products
+}
+
+// store opens the cart's store. On DynamoDB a cart item outlives its last
+// change by at least twice the idle time before the table's TTL deletes
+// it, so expiry (which publishes CartExpired) always comes first.
+func (cfg *cartConfig) store(ctx context.Context, in *host.Infra) (cartStore, error) {
+	if d := in.Dynamo; d != nil {
+		return cartdynamo.New(d.Client, d.Table, d.Outbox, in.Codec, max(cartdynamo.DefaultRetention, 2*cfg.IdleTTL))
+	}
+	return cartsql.New(ctx, in.DB, in.Outbox, in.Codec)
 }

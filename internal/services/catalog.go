@@ -6,6 +6,7 @@ import (
 	"time"
 
 	catalogapp "github.com/agoracommerce/agora/internal/catalog/app"
+	catalogdynamo "github.com/agoracommerce/agora/internal/catalog/dynamostore"
 	cataloghttp "github.com/agoracommerce/agora/internal/catalog/httpapi"
 	"github.com/agoracommerce/agora/internal/catalog/rediscache"
 	catalogsql "github.com/agoracommerce/agora/internal/catalog/sqlstore"
@@ -27,10 +28,11 @@ func (cfg *catalogConfig) check(prefix string) error {
 	return nil
 }
 
-// parts assembles the catalog: products and categories in SQL with their
-// outbox, product reads through the Redis cache when configured.
+// parts assembles the catalog: products and categories in SQL or DynamoDB
+// with their outbox, product reads through the Redis cache when
+// configured.
 func (cfg *catalogConfig) parts(ctx context.Context, in *host.Infra, _ string) (Parts, error) {
-	store, err := catalogsql.New(ctx, in.DB, in.Outbox, in.Codec)
+	store, err := openCatalogStore(ctx, in)
 	if err != nil {
 		return Parts{}, err
 	}
@@ -53,4 +55,17 @@ func (cfg *catalogConfig) parts(ctx context.Context, in *host.Infra, _ string) (
 		return Parts{}, err
 	}
 	return Parts{HTTP: web, Relay: true}, nil
+}
+
+// catalogStore is both of the catalog's repositories.
+type catalogStore interface {
+	catalogapp.Repository
+	catalogapp.CategoryRepository
+}
+
+func openCatalogStore(ctx context.Context, in *host.Infra) (catalogStore, error) {
+	if d := in.Dynamo; d != nil {
+		return catalogdynamo.New(d.Client, d.Table, d.Outbox, in.Codec)
+	}
+	return catalogsql.New(ctx, in.DB, in.Outbox, in.Codec)
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	inventoryapp "github.com/agoracommerce/agora/internal/inventory/app"
+	inventorydynamo "github.com/agoracommerce/agora/internal/inventory/dynamostore"
 	inventoryhttp "github.com/agoracommerce/agora/internal/inventory/httpapi"
 	inventorykafka "github.com/agoracommerce/agora/internal/inventory/kafka"
 	inventorysql "github.com/agoracommerce/agora/internal/inventory/sqlstore"
@@ -18,10 +19,11 @@ type inventoryConfig struct {
 	ExpiryInterval time.Duration `env:"RESERVATION_EXPIRY_INTERVAL" default:"15s" validate:"min=100ms,max=1h"`
 }
 
-// parts assembles the inventory: stock and reservations in SQL with their
-// outbox, its steps of the checkout saga and the expiry of reservations.
+// parts assembles the inventory: stock and reservations in SQL or
+// DynamoDB with their outbox, its steps of the checkout saga and the
+// expiry of reservations.
 func (cfg *inventoryConfig) parts(ctx context.Context, in *host.Infra, _ string) (Parts, error) {
-	store, err := inventorysql.New(ctx, in.DB, in.Outbox, in.Codec)
+	store, err := inventoryStore(ctx, in)
 	if err != nil {
 		return Parts{}, err
 	}
@@ -50,4 +52,11 @@ func (cfg *inventoryConfig) parts(ctx context.Context, in *host.Infra, _ string)
 		}}},
 		Consumers: []consumer.Config{{Group: inventorykafka.OrdersGroup, Topics: []string{inventorykafka.OrdersTopic}, Handler: orders}},
 	}, nil
+}
+
+func inventoryStore(ctx context.Context, in *host.Infra) (inventoryapp.Repository, error) {
+	if d := in.Dynamo; d != nil {
+		return inventorydynamo.New(d.Client, d.Table, d.Outbox, in.Codec)
+	}
+	return inventorysql.New(ctx, in.DB, in.Outbox, in.Codec)
 }

@@ -8,6 +8,7 @@ import (
 	"go.uber.org/zap"
 
 	notificationapp "github.com/agoracommerce/agora/internal/notification/app"
+	notificationdynamo "github.com/agoracommerce/agora/internal/notification/dynamostore"
 	notificationhttp "github.com/agoracommerce/agora/internal/notification/httpapi"
 	notificationkafka "github.com/agoracommerce/agora/internal/notification/kafka"
 	"github.com/agoracommerce/agora/internal/notification/mailbox"
@@ -50,12 +51,12 @@ func (cfg *notificationConfig) check(prefix string) error {
 	return nil
 }
 
-// parts assembles the notification service: messages in SQL with their
-// outbox and inbox, the consumer that turns the saga's events into
-// messages, and the dispatcher that sends them through the configured
+// parts assembles the notification service: messages in SQL or DynamoDB
+// with their outbox and inbox, the consumer that turns the saga's events
+// into messages, and the dispatcher that sends them through the configured
 // email sender.
 func (cfg *notificationConfig) parts(ctx context.Context, in *host.Infra, prefix string) (Parts, error) {
-	store, err := notificationsql.New(ctx, in.DB, in.Outbox, in.Inbox, in.Codec)
+	store, err := notificationStore(ctx, in)
 	if err != nil {
 		return Parts{}, err
 	}
@@ -73,6 +74,9 @@ func (cfg *notificationConfig) parts(ctx context.Context, in *host.Infra, prefix
 			return Parts{}, fmt.Errorf("%s_SES_FROM: %w", prefix, err)
 		}
 	default:
+		if in.DB == nil {
+			return Parts{}, fmt.Errorf("%s_EMAIL_SENDER: the local mailbox keeps its emails in a SQL database; with a DynamoDB store send through ses", prefix)
+		}
 		box, err := mailbox.New(ctx, in.DB, mailbox.Config{})
 		if err != nil {
 			return Parts{}, err
@@ -109,4 +113,11 @@ func (cfg *notificationConfig) parts(ctx context.Context, in *host.Infra, prefix
 		}}},
 		Consumers: []consumer.Config{{Group: notificationkafka.Group, Topics: notificationkafka.Topics(), Handler: handler}},
 	}, nil
+}
+
+func notificationStore(ctx context.Context, in *host.Infra) (notificationapp.Repository, error) {
+	if d := in.Dynamo; d != nil {
+		return notificationdynamo.New(d.Client, d.Table, d.Outbox, d.Inbox, in.Codec)
+	}
+	return notificationsql.New(ctx, in.DB, in.Outbox, in.Inbox, in.Codec)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	orderhistoryapp "github.com/agoracommerce/agora/internal/orderhistory/app"
+	orderhistorydynamo "github.com/agoracommerce/agora/internal/orderhistory/dynamostore"
 	orderhistoryhttp "github.com/agoracommerce/agora/internal/orderhistory/httpapi"
 	orderhistorykafka "github.com/agoracommerce/agora/internal/orderhistory/kafka"
 	orderhistorysql "github.com/agoracommerce/agora/internal/orderhistory/sqlstore"
@@ -21,7 +22,7 @@ type orderhistoryConfig struct {
 // publishes nothing, so it runs no outbox relay, and dedupes without the
 // inbox (every write is keyed by event ID).
 func (cfg *orderhistoryConfig) parts(ctx context.Context, in *host.Infra, _ string) (Parts, error) {
-	store, err := orderhistorysql.New(ctx, in.DB)
+	store, err := openOrderhistoryStore(ctx, in)
 	if err != nil {
 		return Parts{}, err
 	}
@@ -42,4 +43,17 @@ func (cfg *orderhistoryConfig) parts(ctx context.Context, in *host.Infra, _ stri
 		return Parts{}, err
 	}
 	return Parts{HTTP: web, Consumers: []consumer.Config{projection}}, nil
+}
+
+// orderhistoryStore is the read model and its generations.
+type orderhistoryStore interface {
+	orderhistoryapp.Repository
+	orderhistoryapp.Generations
+}
+
+func openOrderhistoryStore(ctx context.Context, in *host.Infra) (orderhistoryStore, error) {
+	if d := in.Dynamo; d != nil {
+		return orderhistorydynamo.New(d.Client, d.Table)
+	}
+	return orderhistorysql.New(ctx, in.DB)
 }

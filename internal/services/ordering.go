@@ -49,6 +49,9 @@ func (cfg *orderingConfig) policy(prefix string) (ordering.Policy, error) {
 }
 
 func (cfg *orderingConfig) check(prefix string) error {
+	if err := sqlOnly("ordering", cfg.DatabaseURL, prefix); err != nil {
+		return err
+	}
 	_, err := cfg.policy(prefix)
 	return err
 }

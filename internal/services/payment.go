@@ -30,6 +30,10 @@ type paymentConfig struct {
 // parts assembles the payment service: payments in SQL with their outbox,
 // the gateway behind a circuit breaker and retries, and its steps of the
 // checkout saga.
+func (cfg *paymentConfig) check(prefix string) error {
+	return sqlOnly("payment", cfg.DatabaseURL, prefix)
+}
+
 func (cfg *paymentConfig) parts(ctx context.Context, in *host.Infra, _ string) (Parts, error) {
 	store, err := paymentsql.New(ctx, in.DB, in.Outbox, in.Codec)
 	if err != nil {

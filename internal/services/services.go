@@ -129,7 +129,9 @@ func (p Parts) Components(in *host.Infra) (components []lifecycle.Component, err
 		components = append(components, in.Relay())
 	}
 	if p.InboxJanitor > 0 {
-		components = append(components, in.InboxJanitor(p.InboxJanitor))
+		if janitor := in.InboxJanitor(p.InboxJanitor); janitor != nil {
+			components = append(components, janitor)
+		}
 	}
 	for _, j := range p.Jobs {
 		name := j.Name
@@ -261,4 +263,14 @@ func edge(document func() (*openapi3.T, error), problems func() (*problem.Mapper
 		return host.HTTP{}, err
 	}
 	return host.HTTP{Document: doc, Problems: mapper, Mount: mount}, nil
+}
+
+// sqlOnly refuses a DynamoDB store for the services whose state is
+// relational (ordering and payment keep the saga and their ledgers in
+// PostgreSQL or SQLite), before anything is opened.
+func sqlOnly(service, databaseURL, prefix string) error {
+	if _, dynamo, _ := host.DynamoTable(databaseURL); dynamo {
+		return fmt.Errorf("%s_DATABASE_URL: the %s service keeps its state in PostgreSQL or SQLite, not DynamoDB", prefix, service)
+	}
+	return nil
 }

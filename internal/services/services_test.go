@@ -13,9 +13,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/agoracommerce/agora/internal/platform/config"
+	"github.com/agoracommerce/agora/internal/platform/dynamo/dynamotest"
 	"github.com/agoracommerce/agora/internal/platform/lifecycle"
 	"github.com/agoracommerce/agora/internal/services"
 	"github.com/agoracommerce/agora/internal/services/servicestest"
+	"github.com/agoracommerce/agora/internal/testenv"
 )
 
 func TestNamesAndVariables(t *testing.T) {
@@ -141,6 +143,114 @@ func TestComponents(t *testing.T) {
 			}, 20*time.Second, 20*time.Millisecond, "%s never served on its listener", name)
 			stop()
 			require.NoError(t, <-ran)
+		})
+	}
+}
+
+// The six services with DynamoDB adapters open on a table of their own
+// (DATABASE_URL dynamodb://<table>, on moto), without the inbox janitor
+// (DynamoDB's TTL purges the inbox), and serve, ready, on their listener.
+func TestComponentsOnDynamoDB(t *testing.T) {
+	emu := testenv.AWSEmulator(t)
+	// The services take credentials from the SDK's default chain, as a
+	// function or task role's would be.
+	t.Setenv("AWS_ACCESS_KEY_ID", emu.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", emu.SecretKey)
+	w := servicestest.NewWorld(t)
+	client := dynamotest.Client(t)
+	for _, tc := range []struct {
+		name string
+		want []string
+		env  map[string]string
+	}{
+		{"cart", []string{"cart-outbox-relay", "cart-cart-expiry", "consumer-cart.catalog-products", "consumer-cart.orders", "cart-http"}, nil},
+		{"catalog", []string{"catalog-outbox-relay", "catalog-http"}, nil},
+		{"inventory", []string{"inventory-outbox-relay", "inventory-reservation-expiry", "consumer-inventory.orders", "inventory-http"}, nil},
+		{"notification", []string{"notification-outbox-relay", "notification-dispatcher", "consumer-notification.events", "notification-http"},
+			map[string]string{"EMAIL_SENDER": "ses", "SES_FROM": "Agora <orders@shop.example>"}},
+		{"orderhistory", []string{"consumer-orderhistory.projector", "orderhistory-http"}, nil},
+		{"shipping", []string{"shipping-outbox-relay", "shipping-carrier-advancer", "consumer-shipping.orders", "shipping-http"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			prefix := services.Prefix(tc.name) + "_"
+			env := w.Env(t, tc.name)
+			env[prefix+"DATABASE_URL"] = "dynamodb://" + dynamotest.NewTable(t, client, tc.name)
+			env[prefix+"AWS_REGION"] = emu.Region
+			env[prefix+"AWS_ENDPOINT"] = emu.Endpoint
+			for k, v := range tc.env {
+				env[prefix+k] = v
+			}
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			ctx := context.Background()
+			in, parts, err := services.Open(ctx, tc.name, config.Options{LookupEnv: servicestest.Lookup(env)}, services.WithListener(ln))
+			require.NoError(t, err)
+			t.Cleanup(func() { require.NoError(t, in.Close(context.Background())) })
+			require.NotNil(t, in.Dynamo)
+			require.Nil(t, in.DB)
+
+			components, err := parts.Components(in)
+			require.NoError(t, err)
+			var got []string
+			for _, c := range components {
+				got = append(got, c.Name())
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Fatalf("components (-want +got):\n%s", diff)
+			}
+			runner, err := lifecycle.New(lifecycle.Config{ShutdownTimeout: 10 * time.Second, Logger: in.Logger})
+			require.NoError(t, err)
+			require.NoError(t, runner.Add(components...))
+			runCtx, stop := context.WithCancel(ctx)
+			ran := make(chan error, 1)
+			go func() { ran <- runner.Run(runCtx) }()
+			require.Eventually(t, func() bool {
+				resp, err := http.Get("http://" + ln.Addr().String() + "/readyz") //nolint:gosec // loopback test URL
+				if err != nil {
+					return false
+				}
+				_ = resp.Body.Close()
+				return resp.StatusCode == http.StatusOK
+			}, 20*time.Second, 20*time.Millisecond, "%s never served on its listener", tc.name)
+			stop()
+			require.NoError(t, <-ran)
+		})
+	}
+}
+
+// A service's store is one thing or the other: the local mailbox needs
+// SQL, and a DynamoDB URL must name a table and nothing else.
+func TestOpenRejectsBadDynamoDBConfig(t *testing.T) {
+	t.Parallel()
+	for name, tc := range map[string]struct {
+		service string
+		env     map[string]string
+		want    string
+	}{
+		"ordering":      {"ordering", map[string]string{"DATABASE_URL": "dynamodb://agora-ordering"}, "AGORA_ORDERING_DATABASE_URL: the ordering service keeps its state in PostgreSQL or SQLite"},
+		"payment":       {"payment", map[string]string{"DATABASE_URL": "dynamodb://agora-payment"}, "AGORA_PAYMENT_DATABASE_URL: the payment service keeps its state in PostgreSQL or SQLite"},
+		"bad table":     {"catalog", map[string]string{"DATABASE_URL": "dynamodb://a"}, `DATABASE_URL: "a" is not a DynamoDB table name`},
+		"extra parts":   {"catalog", map[string]string{"DATABASE_URL": "dynamodb://agora-catalog/x?region=eu-west-1"}, "DATABASE_URL: a DynamoDB URL is dynamodb://<table> and nothing else"},
+		"sql idem keys": {"catalog", map[string]string{"DATABASE_URL": "sqlite::memory:", "IDEMPOTENCY_STORE": "dynamodb"}, "IDEMPOTENCY_STORE=dynamodb needs a dynamodb://<table> DATABASE_URL"},
+		"expiry on sql": {"catalog", map[string]string{"OUTBOX_EXPIRE_AFTER": "72h"}, "OUTBOX_EXPIRE_AFTER applies to a DynamoDB outbox"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			prefix := services.Prefix(tc.service) + "_"
+			env := map[string]string{}
+			for k, v := range map[string]string{
+				"DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "db"), "KAFKA_BROKERS": "127.0.0.1:1",
+				"SCHEMA_REGISTRY_URL": "http://127.0.0.1:1", "AUTH_ISSUER": "http://127.0.0.1:1", "AUTH_JWKS_URL": "http://127.0.0.1:1/jwks",
+				"CART_URL": "http://127.0.0.1:1", "METRICS_EXPORTER": "none",
+			} {
+				env[prefix+k] = v
+			}
+			for k, v := range tc.env {
+				env[prefix+k] = v
+			}
+			in, _, err := services.Open(context.Background(), tc.service, config.Options{LookupEnv: servicestest.Lookup(env)})
+			require.Nil(t, in)
+			require.ErrorContains(t, err, tc.want)
 		})
 	}
 }

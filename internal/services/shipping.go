@@ -8,6 +8,7 @@ import (
 	"github.com/agoracommerce/agora/internal/platform/host"
 	"github.com/agoracommerce/agora/internal/platform/httpserver"
 	shippingapp "github.com/agoracommerce/agora/internal/shipping/app"
+	shippingdynamo "github.com/agoracommerce/agora/internal/shipping/dynamostore"
 	shippinghttp "github.com/agoracommerce/agora/internal/shipping/httpapi"
 	shippingkafka "github.com/agoracommerce/agora/internal/shipping/kafka"
 	"github.com/agoracommerce/agora/internal/shipping/simcarrier"
@@ -23,11 +24,11 @@ type shippingConfig struct {
 	AdvanceInterval time.Duration `env:"CARRIER_ADVANCE_INTERVAL" default:"1s" validate:"min=100ms,max=1h"`
 }
 
-// parts assembles the shipping service: shipments in SQL with their
-// outbox, the simulated carrier and the job that advances it, and its
-// steps of the checkout saga.
+// parts assembles the shipping service: shipments in SQL or DynamoDB with
+// their outbox, the simulated carrier and the job that advances it, and
+// its steps of the checkout saga.
 func (cfg *shippingConfig) parts(ctx context.Context, in *host.Infra, _ string) (Parts, error) {
-	store, err := shippingsql.New(ctx, in.DB, in.Outbox, in.Codec)
+	store, err := shippingStore(ctx, in)
 	if err != nil {
 		return Parts{}, err
 	}
@@ -60,4 +61,11 @@ func (cfg *shippingConfig) parts(ctx context.Context, in *host.Infra, _ string) 
 		}}},
 		Consumers: []consumer.Config{{Group: shippingkafka.OrdersGroup, Topics: []string{shippingkafka.OrdersTopic}, Handler: orders}},
 	}, nil
+}
+
+func shippingStore(ctx context.Context, in *host.Infra) (shippingapp.Repository, error) {
+	if d := in.Dynamo; d != nil {
+		return shippingdynamo.New(d.Client, d.Table, d.Outbox, in.Codec)
+	}
+	return shippingsql.New(ctx, in.DB, in.Outbox, in.Codec)
 }

@@ -17,12 +17,24 @@ locals {
         SCHEMA_REGISTRY      = "glue"
         GLUE_REGISTRY_NAME   = module.schema_registry.name
         SCHEMA_AUTO_REGISTER = "false"
-        AUTH_ISSUER          = module.cognito.issuer
-        AUTH_JWKS_URL        = module.cognito.jwks_url
+        KAFKA_ENSURE_TOPICS  = "true"
+        # Metrics as CloudWatch embedded metric format on stdout: the
+        # log group turns them into metrics (namespace agora).
+        METRICS_EXPORTER = "emf"
+        AUTH_ISSUER      = module.cognito.issuer
+        AUTH_JWKS_URL    = module.cognito.jwks_url
+        # Cognito access tokens name their client instead of an audience
+        # and carry scopes as <resource server>/<scope>.
+        AUTH_CLIENT_IDS   = join(",", module.cognito.client_ids)
+        AUTH_SCOPE_PREFIX = module.cognito.scope_prefix
       },
       local.services[k].store == "dynamodb" ? {
-        DATABASE_URL   = "dynamodb://${module.table[k].name}"
-        DYNAMODB_TABLE = module.table[k].name
+        DATABASE_URL = "dynamodb://${module.table[k].name}"
+      } : {},
+      # Outbox items the table's stream relays expire once the stream has
+      # long let go of them (24 h).
+      local.services[k].runtime == "lambda" && var.outbox_relay == "streams" && length(local.owned_topics[k]) > 0 ? {
+        OUTBOX_EXPIRE_AFTER = "72h"
       } : {},
       local.services[k].redis ? {
         REDIS_ADDR        = "${module.redis.primary_endpoint}:${module.redis.port}"
@@ -79,7 +91,11 @@ module "lambda" {
     var.outbox_relay == "streams" && length(local.owned_topics[each.key]) > 0 ? {
       streams = { memory_mb = var.lambda_memory_mb, timeout_seconds = 120, reserved_concurrency = var.lambda_reserved_concurrency.streams }
     } : {},
+    length(each.value.jobs) > 0 ? {
+      jobs = { memory_mb = var.lambda_memory_mb, timeout_seconds = 55, reserved_concurrency = 1 }
+    } : {},
   )
+  schedule     = length(each.value.jobs) > 0 ? { expression = var.jobs_schedule, jobs = each.value.jobs } : null
   outbox_relay = var.outbox_relay == "streams" && length(local.owned_topics[each.key]) > 0 ? "streams" : "inline"
   environment  = local.environment[each.key]
   policy_json  = data.aws_iam_policy_document.service[each.key].json

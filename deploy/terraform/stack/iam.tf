@@ -22,8 +22,13 @@ data "aws_iam_policy_document" "service" {
     for_each = length(concat(local.owned_topics[each.key], local.dlq_topics[each.key])) > 0 ? [1] : []
 
     content {
-      sid     = "KafkaProduce"
-      actions = ["kafka-cluster:DescribeTopic", "kafka-cluster:WriteData", "kafka-cluster:CreateTopic"]
+      sid = "KafkaProduce"
+      # Create and configure: services apply their own topics at start
+      # (KAFKA_ENSURE_TOPICS: partitions and retention of api/topics.yaml).
+      actions = [
+        "kafka-cluster:DescribeTopic", "kafka-cluster:WriteData", "kafka-cluster:CreateTopic",
+        "kafka-cluster:DescribeTopicDynamicConfiguration", "kafka-cluster:AlterTopicDynamicConfiguration",
+      ]
       resources = [
         for t in concat(local.owned_topics[each.key], local.dlq_topics[each.key]) : "${module.msk.topic_arn_prefix}/${t}"
       ]

@@ -15,7 +15,9 @@ module "kms" {
 
   name        = local.name
   description = "Agora ${var.environment}: data at rest, logs, queues, secrets"
-  tags        = local.tags
+  # EventBridge writes failed schedule deliveries to encrypted queues.
+  service_principals = ["events.amazonaws.com"]
+  tags               = local.tags
 }
 
 # ------------------------------------------------------------------ network

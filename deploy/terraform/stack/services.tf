@@ -20,6 +20,9 @@ locals {
       runtime = "lambda"
       store   = "dynamodb"
       redis   = true
+      # Periodic jobs (internal/services); on Lambda, the jobs function
+      # runs them on var.jobs_schedule.
+      jobs = []
       # Resources under /v1 and the scopes of which a token must carry one
       # (internal/platform/auth/scopes.go; api/openapi/<service>.v1.yaml).
       # public_get: GETs answer without a token (security [{}]).
@@ -32,6 +35,9 @@ locals {
       runtime = "lambda"
       store   = "dynamodb"
       redis   = true
+      # Periodic jobs (internal/services); on Lambda, the jobs function
+      # runs them on var.jobs_schedule.
+      jobs = ["reservation-expiry"]
       resources = {
         stock        = { scopes = ["inventory:read", "inventory:write"], public_get = false }
         reservations = { scopes = ["inventory:read"], public_get = false }
@@ -41,6 +47,9 @@ locals {
       runtime = "lambda"
       store   = "dynamodb"
       redis   = true
+      # Periodic jobs (internal/services); on Lambda, the jobs function
+      # runs them on var.jobs_schedule.
+      jobs = ["cart-expiry"]
       resources = {
         carts = { scopes = ["cart:read", "cart:write"], public_get = false }
       }
@@ -49,6 +58,9 @@ locals {
       runtime = "fargate"
       store   = "postgres"
       redis   = true
+      # Periodic jobs (internal/services); on Lambda, the jobs function
+      # runs them on var.jobs_schedule.
+      jobs = ["saga-deadlines"]
       resources = {
         orders = { scopes = ["orders:read", "orders:write", "orders:admin"], public_get = false }
       }
@@ -57,6 +69,9 @@ locals {
       runtime = "fargate"
       store   = "postgres"
       redis   = true
+      # Periodic jobs (internal/services); on Lambda, the jobs function
+      # runs them on var.jobs_schedule.
+      jobs = []
       resources = {
         payments = { scopes = ["payments:read", "payments:write", "payments:admin"], public_get = false }
       }
@@ -65,6 +80,9 @@ locals {
       runtime = "lambda"
       store   = "dynamodb"
       redis   = true
+      # Periodic jobs (internal/services); on Lambda, the jobs function
+      # runs them on var.jobs_schedule.
+      jobs = ["carrier-advancer"]
       resources = {
         shipments = { scopes = ["shipping:read", "shipping:write"], public_get = false }
       }
@@ -73,6 +91,9 @@ locals {
       runtime = "lambda"
       store   = "dynamodb"
       redis   = false
+      # Periodic jobs (internal/services); on Lambda, the jobs function
+      # runs them on var.jobs_schedule.
+      jobs = ["dispatcher"]
       resources = {
         notifications = { scopes = ["orders:read", "notifications:read"], public_get = false }
         mailbox       = { scopes = ["notifications:read"], public_get = false }
@@ -82,6 +103,9 @@ locals {
       runtime = "lambda"
       store   = "dynamodb"
       redis   = false
+      # Periodic jobs (internal/services); on Lambda, the jobs function
+      # runs them on var.jobs_schedule.
+      jobs = []
       resources = {
         order-history = { scopes = ["orders:read"], public_get = false }
       }

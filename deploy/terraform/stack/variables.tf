@@ -383,3 +383,14 @@ variable "tags" {
     error_message = "tags keys are 1-128 characters, not starting with aws:, and values at most 256 characters."
   }
 }
+
+variable "jobs_schedule" {
+  description = "How often the Lambda services' jobs functions run their periodic jobs (reservation and cart expiry, the simulated carrier, the email dispatcher): an EventBridge rate or cron expression. EventBridge fires at most once a minute."
+  type        = string
+  default     = "rate(1 minute)"
+
+  validation {
+    condition     = can(regex("^(rate|cron)\\(.+\\)$", var.jobs_schedule))
+    error_message = "jobs_schedule is rate(...) or cron(...)."
+  }
+}

@@ -1,5 +1,6 @@
 // Package host opens the shared infrastructure of one Agora service process
-// — logger, telemetry, database with its outbox and inbox, schema-registry
+// — logger, telemetry, store (a SQL database or a DynamoDB table) with its
+// outbox and inbox, schema-registry
 // codec, Kafka producer, token verifier and idempotency store — from one
 // typed configuration, and turns a service's parts into lifecycle
 // components: its HTTP server, its outbox relay and its consumers. The same
@@ -21,10 +22,12 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 	"go.uber.org/zap"
 
+	"github.com/agoracommerce/agora/api"
 	protos "github.com/agoracommerce/agora/api/proto"
 	"github.com/agoracommerce/agora/internal/platform/auth"
 	"github.com/agoracommerce/agora/internal/platform/buildinfo"
@@ -35,8 +38,6 @@ import (
 	"github.com/agoracommerce/agora/internal/platform/fault"
 	"github.com/agoracommerce/agora/internal/platform/httpserver"
 	"github.com/agoracommerce/agora/internal/platform/idempotency"
-	"github.com/agoracommerce/agora/internal/platform/idempotency/redisstore"
-	"github.com/agoracommerce/agora/internal/platform/idempotency/sqlstore"
 	"github.com/agoracommerce/agora/internal/platform/inbox"
 	"github.com/agoracommerce/agora/internal/platform/lifecycle"
 	"github.com/agoracommerce/agora/internal/platform/logging"
@@ -45,6 +46,7 @@ import (
 	glueregistry "github.com/agoracommerce/agora/internal/platform/schemaregistry/glue"
 	"github.com/agoracommerce/agora/internal/platform/sqldb"
 	"github.com/agoracommerce/agora/internal/platform/telemetry"
+	"github.com/agoracommerce/agora/internal/platform/topics"
 )
 
 // Config is what every service process needs; a service embeds it in its
@@ -54,12 +56,27 @@ type Config struct {
 	LogLevel string `env:"LOG_LEVEL" default:"info" validate:"oneof=debug|info|warn|error"`
 	HTTPAddr string `env:"HTTP_ADDR" default:":8080" validate:"required,hostport"`
 
+	// DatabaseURL is where the service keeps its state: a SQLite file or
+	// PostgreSQL URL (sqlite:..., postgres://...), or dynamodb://<table>
+	// for a DynamoDB table with the platform's shared layout (region and
+	// endpoint from AWS_REGION and AWS_ENDPOINT).
 	DatabaseURL string `env:"DATABASE_URL" secret:"true" validate:"required"`
+	// OutboxShards spreads a DynamoDB outbox over this many partitions;
+	// OutboxExpireAfter gives its items a TTL, for tables whose stream
+	// relays the outbox (the polling relay deletes what it published and
+	// must run with 0).
+	OutboxShards      int           `env:"OUTBOX_SHARDS" default:"1" validate:"min=1,max=64"`
+	OutboxExpireAfter time.Duration `env:"OUTBOX_EXPIRE_AFTER" validate:"min=1h,max=8760h"`
 
 	KafkaBrokers []string `env:"KAFKA_BROKERS" validate:"required"`
 	// KafkaTopicPrefix namespaces every topic and consumer group of the
 	// service (e.g. "staging."), so environments can share a cluster.
 	KafkaTopicPrefix string `env:"KAFKA_TOPIC_PREFIX" validate:"max=100"`
+	// KafkaEnsureTopics applies the topics the service publishes to at
+	// start (api/topics.yaml: created when missing, retention restored;
+	// package topics), with KafkaTopicPartitions partitions when set.
+	KafkaEnsureTopics    bool `env:"KAFKA_ENSURE_TOPICS" default:"false"`
+	KafkaTopicPartitions int  `env:"KAFKA_TOPIC_PARTITIONS" validate:"min=1,max=10000"`
 	// KafkaTLS dials the brokers with TLS (implied by AWS_MSK_IAM);
 	// KafkaSASLMechanism is AWS_MSK_IAM (the AWS credentials of the
 	// process), SCRAM-SHA-512 or PLAIN (with the username and password).
@@ -85,9 +102,10 @@ type Config struct {
 	AWSRegion   string `env:"AWS_REGION" validate:"max=64"`
 	AWSEndpoint string `env:"AWS_ENDPOINT" validate:"url"`
 
-	// IdempotencyStore keeps Idempotency-Key records in the service's
-	// database (sql) or in Redis (redis, at RedisAddr).
-	IdempotencyStore string `env:"IDEMPOTENCY_STORE" default:"sql" validate:"oneof=sql|redis"`
+	// IdempotencyStore keeps Idempotency-Key records in the service's SQL
+	// database (sql), its DynamoDB table (dynamodb) or Redis (redis, at
+	// RedisAddr). Empty means the service's own store.
+	IdempotencyStore string `env:"IDEMPOTENCY_STORE" validate:"oneof=sql|dynamodb|redis"`
 	// Redis (ElastiCache): address, TLS (in-transit encryption) and the
 	// AUTH password or token. Opened when RedisAddr is set.
 	RedisAddr     string        `env:"REDIS_ADDR" validate:"hostport"`
@@ -98,6 +116,12 @@ type Config struct {
 	AuthIssuer   string `env:"AUTH_ISSUER" validate:"required,url"`
 	AuthAudience string `env:"AUTH_AUDIENCE" default:"agora" validate:"required"`
 	AuthJWKSURL  string `env:"AUTH_JWKS_URL" validate:"required,url"`
+	// AuthClientIDs accepts access tokens without aud whose client_id is
+	// one of these (Amazon Cognito); AuthScopePrefix is the resource
+	// server's scope prefix ("agora/"), so "agora/orders:read" grants
+	// orders:read.
+	AuthClientIDs   []string `env:"AUTH_CLIENT_IDS" validate:"max=50"`
+	AuthScopePrefix string   `env:"AUTH_SCOPE_PREFIX" validate:"max=100"`
 
 	TracesExporter  string  `env:"TRACES_EXPORTER" default:"none" validate:"oneof=none|stdout|otlp"`
 	MetricsExporter string  `env:"METRICS_EXPORTER" default:"prometheus" validate:"oneof=prometheus|otlp|none"`
@@ -116,13 +140,18 @@ func (c Config) Host() Config { return c }
 // Infra is the opened infrastructure of one service process. Close releases
 // it after the components stopped.
 type Infra struct {
-	Service     string
-	Config      Config
-	Logger      *zap.Logger
-	Telemetry   *telemetry.Telemetry
-	DB          *sqldb.DB
-	Outbox      *outbox.Store
-	Inbox       *inbox.Store
+	Service   string
+	Config    Config
+	Logger    *zap.Logger
+	Telemetry *telemetry.Telemetry
+	// DB, Outbox and Inbox are the SQL store; nil when the service keeps
+	// its state in DynamoDB.
+	DB     *sqldb.DB
+	Outbox *outbox.Store
+	Inbox  *inbox.Store
+	// Dynamo is the DynamoDB store (DATABASE_URL dynamodb://<table>); nil
+	// on SQL.
+	Dynamo      *Dynamo
 	Codec       *events.Codec
 	Producer    *kgo.Client
 	Verifier    auth.TokenVerifier
@@ -166,33 +195,14 @@ func Open(ctx context.Context, service string, cfg Config) (in *Infra, err error
 	in.Telemetry.InstallGlobals()
 	in.closers = append(in.closers, in.Telemetry.Shutdown)
 
-	if in.DB, err = sqldb.Open(ctx, cfg.DatabaseURL); err != nil {
-		return in, fmt.Errorf("host: database: %w", err)
-	}
-	in.closers = append(in.closers, func(context.Context) error { return in.DB.Close() })
-	if in.Outbox, err = outbox.NewStore(ctx, in.DB); err != nil {
-		return in, fmt.Errorf("host: outbox: %w", err)
-	}
-	if in.Inbox, err = inbox.NewStore(ctx, in.DB); err != nil {
-		return in, fmt.Errorf("host: inbox: %w", err)
+	if err := in.openStore(ctx); err != nil {
+		return in, err
 	}
 	if err := in.openRedis(ctx); err != nil {
 		return in, err
 	}
-	switch cfg.IdempotencyStore {
-	case "redis":
-		if in.Redis == nil {
-			return in, errors.New("host: IDEMPOTENCY_STORE=redis needs REDIS_ADDR")
-		}
-		if in.Idempotency, err = redisstore.New(in.Redis, redisstore.Config{Prefix: "agora:" + service + ":idempotency:"}); err != nil {
-			return in, fmt.Errorf("host: idempotency store: %w", err)
-		}
-	case "", "sql":
-		if in.Idempotency, err = openIdempotency(ctx, in.DB); err != nil {
-			return in, err
-		}
-	default:
-		return in, fmt.Errorf("host: unknown idempotency store %q", cfg.IdempotencyStore)
+	if err := in.openIdempotency(ctx); err != nil {
+		return in, err
 	}
 
 	if in.Codec, err = in.openCodec(ctx); err != nil {
@@ -209,11 +219,43 @@ func Open(ctx context.Context, service string, cfg Config) (in *Infra, err error
 		return in, fmt.Errorf("host: kafka producer: %w", err)
 	}
 	in.closers = append(in.closers, func(context.Context) error { in.Producer.Close(); return nil })
+	if cfg.KafkaEnsureTopics {
+		if err := in.ensureTopics(ctx); err != nil {
+			return in, err
+		}
+	}
 
-	if in.Verifier, err = auth.NewVerifier(auth.Config{Issuer: cfg.AuthIssuer, Audiences: []string{cfg.AuthAudience}, JWKSURL: cfg.AuthJWKSURL}); err != nil {
+	if in.Verifier, err = auth.NewVerifier(auth.Config{
+		Issuer: cfg.AuthIssuer, Audiences: []string{cfg.AuthAudience}, JWKSURL: cfg.AuthJWKSURL,
+		ClientIDs: cfg.AuthClientIDs, ScopePrefix: cfg.AuthScopePrefix,
+	}); err != nil {
 		return in, fmt.Errorf("host: token verifier: %w", err)
 	}
 	return in, nil
+}
+
+// ensureTopics applies the topics the service owns.
+func (in *Infra) ensureTopics(ctx context.Context) error {
+	decl, err := api.Topics()
+	if err != nil {
+		return fmt.Errorf("host: topics: %w", err)
+	}
+	owned := topics.Owned(decl, in.Service)
+	if len(owned) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	results, err := topics.Apply(ctx, kadm.NewClient(in.Producer), owned, topics.Options{Prefix: in.Config.KafkaTopicPrefix, Partitions: in.Config.KafkaTopicPartitions})
+	for _, r := range results {
+		if r.Action != topics.Unchanged {
+			in.Logger.Info("topic applied", zap.String("topic", r.Topic), zap.String("action", string(r.Action)), zap.Int64("retention_ms", r.Retention))
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("host: KAFKA_ENSURE_TOPICS: %w", err)
+	}
+	return nil
 }
 
 // openRedis connects to Config.RedisAddr, when set, and checks that it answers.
@@ -243,7 +285,13 @@ func (in *Infra) openRedis(ctx context.Context) error {
 // openCodec builds the event codec over the registry Config.SchemaRegistry
 // names.
 func (in *Infra) openCodec(ctx context.Context) (*events.Codec, error) {
-	cfg := in.Config
+	return NewCodec(ctx, in.Config)
+}
+
+// NewCodec builds the event codec over the registry cfg.SchemaRegistry
+// names: a Confluent-compatible registry at SchemaRegistryURL, or the
+// Glue Schema Registry GlueRegistryName (AWS configuration from cfg).
+func NewCodec(ctx context.Context, cfg Config) (*events.Codec, error) {
 	switch cfg.SchemaRegistry {
 	case "", "confluent":
 		if cfg.SchemaRegistryURL == "" {
@@ -262,7 +310,7 @@ func (in *Infra) openCodec(ctx context.Context) (*events.Codec, error) {
 		if cfg.GlueRegistryName == "" {
 			return nil, errors.New("host: GLUE_REGISTRY_NAME is required with the glue schema registry")
 		}
-		awsCfg, err := in.AWSConfig(ctx)
+		awsCfg, err := AWSConfig(ctx, cfg)
 		if err != nil {
 			return nil, err
 		}
@@ -311,25 +359,6 @@ func AWSConfig(ctx context.Context, cfg Config) (aws.Config, error) {
 	return awsCfg, nil
 }
 
-func openIdempotency(ctx context.Context, db *sqldb.DB) (*sqlstore.Store, error) {
-	dialect := sqlstore.SQLite
-	if db.Dialect == sqldb.Postgres {
-		dialect = sqlstore.Postgres
-	}
-	files, err := sqlstore.Migrations(dialect, sqlstore.DefaultTable)
-	if err != nil {
-		return nil, fmt.Errorf("host: idempotency store: %w", err)
-	}
-	if err := db.MigrateFS(ctx, files, "idempotency"); err != nil {
-		return nil, fmt.Errorf("host: idempotency store: %w", err)
-	}
-	st, err := sqlstore.New(db.DB, sqlstore.Config{Dialect: dialect})
-	if err != nil {
-		return nil, fmt.Errorf("host: idempotency store: %w", err)
-	}
-	return st, nil
-}
-
 // KafkaOpts returns a copy of the options every Kafka client of the
 // service starts with (seed brokers, TLS, SASL).
 func (in *Infra) KafkaOpts() []kgo.Opt { return slices.Clone(in.kafkaOpts) }
@@ -364,7 +393,7 @@ func (in *Infra) HTTPServer(edge HTTP, ln net.Listener) (lifecycle.Component, *h
 		BearerSchemes: edge.BearerSchemes,
 	}, chassis.Deps{
 		Logger: in.Logger, Telemetry: in.Telemetry, Verifier: in.Verifier, Idempotency: in.Idempotency,
-		Readiness: []chassis.Check{{Name: "database", Check: in.DB.PingContext}},
+		Readiness: []chassis.Check{{Name: "database", Check: in.PingStore}},
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("host: http server: %w", err)
@@ -386,10 +415,10 @@ func (in *Infra) HTTPServer(edge HTTP, ln net.Listener) (lifecycle.Component, *h
 func (in *Infra) Relay() lifecycle.Component {
 	return lifecycle.Func(in.Service+"-outbox-relay", func(ctx context.Context) error {
 		cfg := outbox.RelayConfig{
-			Source: in.Outbox, Producer: in.Producer, BatchSize: in.Config.RelayBatchSize,
+			Source: in.OutboxSource(), Producer: in.Producer, BatchSize: in.Config.RelayBatchSize,
 			MaxPoll: in.Config.RelayMaxPoll, Logger: in.Logger.Named("relay"), TopicPrefix: in.Config.KafkaTopicPrefix,
 		}
-		if in.DB.Dialect == sqldb.Postgres {
+		if in.DB != nil && in.DB.Dialect == sqldb.Postgres {
 			cfg.Wake = outbox.ListenPostgres(ctx, in.DB.URL, in.Logger)
 		}
 		relay, err := outbox.NewRelay(cfg)
@@ -401,9 +430,13 @@ func (in *Infra) Relay() lifecycle.Component {
 }
 
 // InboxJanitor returns a component that purges inbox entries older than
-// Config.InboxRetention every interval. Keep the retention longer than any
-// redelivery (topic retention, DLQ redrive).
+// Config.InboxRetention every interval, or nil on DynamoDB, whose TTL
+// purges the inbox. Keep the retention longer than any redelivery (topic
+// retention, DLQ redrive).
 func (in *Infra) InboxJanitor(interval time.Duration) lifecycle.Component {
+	if in.Inbox == nil {
+		return nil
+	}
 	return lifecycle.Every(in.Service+"-inbox-janitor", interval, func(ctx context.Context) error {
 		n, err := in.Inbox.Cleanup(ctx, time.Now().Add(-in.Config.InboxRetention))
 		if n > 0 {

@@ -58,7 +58,7 @@ func (in *Infra) Processor(cfg consumer.Config) (*consumer.Processor, error) {
 // themselves with RelayOnce (no waiting, no notifications).
 func (in *Infra) OutboxRelay() (*outbox.Relay, error) {
 	relay, err := outbox.NewRelay(outbox.RelayConfig{
-		Source: in.Outbox, Producer: in.Producer, BatchSize: in.Config.RelayBatchSize,
+		Source: in.OutboxSource(), Producer: in.Producer, BatchSize: in.Config.RelayBatchSize,
 		MaxPoll: in.Config.RelayMaxPoll, Logger: in.Logger.Named("relay"), TopicPrefix: in.Config.KafkaTopicPrefix,
 	})
 	if err != nil {

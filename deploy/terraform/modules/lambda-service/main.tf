@@ -7,8 +7,10 @@ locals {
   log_group_name   = local.create_log_group ? aws_cloudwatch_log_group.this[0].name : var.log_group_name
   log_group_arn    = "arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:log-group:${local.log_group_name}"
 
-  # The streams function relays the outbox only when asked to; then the
-  # other functions leave their rows to it.
+  # With outbox_relay = streams the table's stream relays the outbox (the
+  # streams function) and no function polls it; else every invocation
+  # relays the rows it wrote before it returns. The streams function never
+  # polls: it publishes what the stream hands it.
   outbox_setting = var.outbox_relay == "streams" ? "off" : "inline"
 
   kafka_topics = distinct([for s in values(var.kafka_event_sources) : s.topic])
@@ -82,6 +84,28 @@ data "aws_iam_policy_document" "dlq" {
       test     = "Bool"
       variable = "aws:SecureTransport"
       values   = ["false"]
+    }
+  }
+
+  # The schedule's failed deliveries of the jobs function.
+  dynamic "statement" {
+    for_each = var.schedule != null ? [1] : []
+
+    content {
+      sid       = "ScheduleDeadLetters"
+      actions   = ["sqs:SendMessage"]
+      resources = [aws_sqs_queue.dlq.arn]
+
+      principals {
+        type        = "Service"
+        identifiers = ["events.amazonaws.com"]
+      }
+
+      condition {
+        test     = "ArnEquals"
+        variable = "aws:SourceArn"
+        values   = ["arn:${data.aws_partition.current.partition}:events:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:rule/${var.name}-jobs"]
+      }
     }
   }
 }
@@ -241,7 +265,7 @@ resource "aws_lambda_function" "this" {
     variables = merge(var.environment, {
       AGORA_SERVICE        = var.service
       AGORA_LAMBDA_HANDLER = each.key
-      AGORA_LAMBDA_OUTBOX  = each.key == "streams" ? "inline" : local.outbox_setting
+      AGORA_LAMBDA_OUTBOX  = each.key == "streams" ? "off" : local.outbox_setting
     })
   }
 
@@ -341,6 +365,54 @@ resource "aws_lambda_event_source_mapping" "stream" {
   }
 
   depends_on = [aws_iam_role_policy.runtime]
+}
+
+# ----------------------------------------------------------------- schedule
+
+# The periodic jobs (expiries, the carrier, the email dispatcher): one
+# round each time the schedule fires. Failed asynchronous invocations are
+# retried twice, then go to the dead-letter queue.
+resource "aws_cloudwatch_event_rule" "jobs" {
+  count = var.schedule != null ? 1 : 0
+
+  name                = "${var.name}-jobs"
+  description         = "Agora ${var.service}: periodic jobs"
+  schedule_expression = var.schedule.expression
+  tags                = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = contains(keys(var.handlers), "jobs")
+      error_message = "schedule needs a jobs handler."
+    }
+  }
+}
+
+resource "aws_cloudwatch_event_target" "jobs" {
+  count = var.schedule != null ? 1 : 0
+
+  rule  = aws_cloudwatch_event_rule.jobs[0].name
+  arn   = aws_lambda_function.this["jobs"].arn
+  input = jsonencode({ jobs = var.schedule.jobs })
+
+  retry_policy {
+    maximum_event_age_in_seconds = 300
+    maximum_retry_attempts       = 2
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.dlq.arn
+  }
+}
+
+resource "aws_lambda_permission" "jobs" {
+  count = var.schedule != null ? 1 : 0
+
+  statement_id  = "AllowEventBridgeSchedule"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.this["jobs"].function_name
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.jobs[0].arn
 }
 
 # ------------------------------------------------------------------- alarms

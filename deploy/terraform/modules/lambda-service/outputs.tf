@@ -1,5 +1,5 @@
 output "function_names" {
-  description = "Function names by handler kind (http, kafka, streams)."
+  description = "Function names by handler kind (http, kafka, streams, jobs)."
   value       = { for k, f in aws_lambda_function.this : k => f.function_name }
 }
 

@@ -29,7 +29,7 @@ variable "zip_path" {
 }
 
 variable "handlers" {
-  description = "The functions to create, by handler kind (AGORA_LAMBDA_HANDLER): http for API Gateway, kafka for the MSK event sources, streams for the DynamoDB Streams outbox relay; with memory, timeout and reserved concurrency each."
+  description = "The functions to create, by handler kind (AGORA_LAMBDA_HANDLER): http for API Gateway, kafka for the MSK event sources, streams for the DynamoDB Streams outbox relay, jobs for the scheduled periodic jobs; with memory, timeout and reserved concurrency each."
   type = map(object({
     memory_mb            = optional(number, 512)
     timeout_seconds      = optional(number, 30)
@@ -37,8 +37,8 @@ variable "handlers" {
   }))
 
   validation {
-    condition     = length(var.handlers) > 0 && alltrue([for k in keys(var.handlers) : contains(["http", "kafka", "streams"], k)])
-    error_message = "handlers has at least one of the keys http, kafka and streams, and no other."
+    condition     = length(var.handlers) > 0 && alltrue([for k in keys(var.handlers) : contains(["http", "kafka", "streams", "jobs"], k)])
+    error_message = "handlers has at least one of the keys http, kafka, streams and jobs, and no other."
   }
 
   validation {
@@ -252,5 +252,19 @@ variable "tags" {
   validation {
     condition     = alltrue([for k, v in var.tags : length(k) >= 1 && length(k) <= 128 && length(v) <= 256 && !startswith(lower(k), "aws:")])
     error_message = "tags keys are 1-128 characters, not starting with aws:, and values at most 256 characters."
+  }
+}
+
+variable "schedule" {
+  description = "When the jobs function runs (an EventBridge schedule expression such as rate(1 minute)) and which of the service's periodic jobs it runs each time (empty: all). Needs a jobs handler."
+  type = object({
+    expression = string
+    jobs       = optional(list(string), [])
+  })
+  default = null
+
+  validation {
+    condition     = var.schedule == null || can(regex("^(rate|cron)\\(.+\\)$", var.schedule.expression))
+    error_message = "schedule.expression is rate(...) or cron(...)."
   }
 }

@@ -230,7 +230,7 @@ resource "aws_cloudwatch_metric_alarm" "outbox_age" {
   alarm_name          = "${var.name}-${each.key}-outbox-age"
   alarm_description   = "${each.key}'s oldest unrelayed outbox row is older than ${var.outbox_age_seconds} s: events are not reaching Kafka."
   namespace           = local.ns
-  metric_name         = "outbox_age_seconds"
+  metric_name         = "outbox_oldest_age_seconds"
   dimensions          = { service = each.key }
   statistic           = "Maximum"
   period              = 60
@@ -284,7 +284,7 @@ locals {
             properties = {
               title = "Outbox age (s) and error log lines", region = local.region, period = 60
               metrics = [
-                [local.ns, "outbox_age_seconds", "service", k, { stat = "Maximum" }],
+                [local.ns, "outbox_oldest_age_seconds", "service", k, { stat = "Maximum" }],
                 [local.ns, "log_errors", "service", k, { stat = "Sum" }],
               ]
             }

@@ -118,7 +118,7 @@ variable "consumer_lag_records" {
 }
 
 variable "outbox_age_seconds" {
-  description = "Age in seconds of the oldest unrelayed outbox row (metric outbox_age_seconds) above which the alarm fires."
+  description = "Age in seconds of the oldest unrelayed outbox row (metric outbox_oldest_age_seconds) above which the alarm fires."
   type        = number
   default     = 60
 
