@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/getkin/kin-openapi/openapi3"
 	"go.uber.org/zap"
 
@@ -171,6 +172,13 @@ type Option func(*options)
 
 type options struct {
 	listener net.Listener
+	host     []host.Option
+}
+
+// WithAWSConfig gives the service's AWS clients awsCfg (see
+// host.WithAWSConfig).
+func WithAWSConfig(awsCfg aws.Config) Option {
+	return func(o *options) { o.host = append(o.host, host.WithAWSConfig(awsCfg)) }
 }
 
 // WithListener makes the service's HTTP server serve on ln instead of
@@ -210,7 +218,7 @@ func Open(ctx context.Context, name string, env config.Options, opts ...Option) 
 			return nil, Parts{}, err
 		}
 	}
-	if in, err = host.Open(ctx, name, def.Host()); err != nil {
+	if in, err = host.Open(ctx, name, def.Host(), o.host...); err != nil {
 		return nil, Parts{}, err
 	}
 	if o.listener != nil {

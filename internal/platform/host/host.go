@@ -170,9 +170,23 @@ type Infra struct {
 	kafkaOpts []kgo.Opt
 }
 
+// An Option changes how Open opens the infrastructure.
+type Option func(*Infra)
+
+// WithAWSConfig makes every AWS client of the process (DynamoDB, Glue,
+// SES) use awsCfg instead of one loaded from Config.AWSRegion,
+// Config.AWSEndpoint and the SDK's default chain: for callers that built
+// their own, with a custom HTTP client for example.
+func WithAWSConfig(awsCfg aws.Config) Option {
+	return func(in *Infra) { in.AWS = &awsCfg }
+}
+
 // Open connects to everything cfg names. On error it closes what it opened.
-func Open(ctx context.Context, service string, cfg Config) (in *Infra, err error) {
+func Open(ctx context.Context, service string, cfg Config, opts ...Option) (in *Infra, err error) {
 	in = &Infra{Service: service, Config: cfg}
+	for _, opt := range opts {
+		opt(in)
+	}
 	defer func() {
 		if err != nil {
 			_ = in.Close(context.WithoutCancel(ctx))
@@ -285,13 +299,17 @@ func (in *Infra) openRedis(ctx context.Context) error {
 // openCodec builds the event codec over the registry Config.SchemaRegistry
 // names.
 func (in *Infra) openCodec(ctx context.Context) (*events.Codec, error) {
-	return NewCodec(ctx, in.Config)
+	return newCodec(ctx, in.Config, in.AWSConfig)
 }
 
 // NewCodec builds the event codec over the registry cfg.SchemaRegistry
 // names: a Confluent-compatible registry at SchemaRegistryURL, or the
 // Glue Schema Registry GlueRegistryName (AWS configuration from cfg).
 func NewCodec(ctx context.Context, cfg Config) (*events.Codec, error) {
+	return newCodec(ctx, cfg, func(ctx context.Context) (aws.Config, error) { return AWSConfig(ctx, cfg) })
+}
+
+func newCodec(ctx context.Context, cfg Config, loadAWS func(context.Context) (aws.Config, error)) (*events.Codec, error) {
 	switch cfg.SchemaRegistry {
 	case "", "confluent":
 		if cfg.SchemaRegistryURL == "" {
@@ -310,7 +328,7 @@ func NewCodec(ctx context.Context, cfg Config) (*events.Codec, error) {
 		if cfg.GlueRegistryName == "" {
 			return nil, errors.New("host: GLUE_REGISTRY_NAME is required with the glue schema registry")
 		}
-		awsCfg, err := AWSConfig(ctx, cfg)
+		awsCfg, err := loadAWS(ctx)
 		if err != nil {
 			return nil, err
 		}

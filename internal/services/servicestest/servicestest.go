@@ -98,14 +98,14 @@ func Lookup(env map[string]string) func(string) (string, bool) {
 // Start runs service name as `agora serve` does (services.Run), configured
 // by env alone, and returns its base URL once it is ready. When the test
 // ends the service is stopped and must have stopped cleanly.
-func Start(t *testing.T, name string, env map[string]string) string {
+func Start(t *testing.T, name string, env map[string]string, opts ...services.Option) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var runErr error
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
-		runErr = services.Run(ctx, name, config.Options{LookupEnv: Lookup(env)})
+		runErr = services.Run(ctx, name, config.Options{LookupEnv: Lookup(env)}, opts...)
 	}()
 	t.Cleanup(func() {
 		cancel()
