@@ -28,6 +28,12 @@ locals {
         AUTH_CLIENT_IDS   = join(",", module.cognito.client_ids)
         AUTH_SCOPE_PREFIX = module.cognito.scope_prefix
       },
+      # Traces: through the collector layer on Lambda (Fargate tasks get a
+      # collector beside them from module fargate-service).
+      local.services[k].runtime == "lambda" && var.lambda_otel_layer_arn != null ? {
+        TRACES_EXPORTER = "otlp"
+        OTLP_ENDPOINT   = "http://localhost:4318"
+      } : {},
       local.services[k].store == "dynamodb" ? {
         DATABASE_URL = "dynamodb://${module.table[k].name}"
       } : {},
@@ -81,6 +87,7 @@ module "lambda" {
   name     = "${local.name}-${each.key}"
   service  = each.key
   zip_path = "${local.zip_dir}/${each.key}.zip"
+  layers   = var.lambda_otel_layer_arn == null ? [] : [var.lambda_otel_layer_arn]
   handlers = merge(
     {
       http = { memory_mb = var.lambda_memory_mb, timeout_seconds = 29, reserved_concurrency = var.lambda_reserved_concurrency.http }

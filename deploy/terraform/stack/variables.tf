@@ -394,3 +394,14 @@ variable "jobs_schedule" {
     error_message = "jobs_schedule is rate(...) or cron(...)."
   }
 }
+
+variable "lambda_otel_layer_arn" {
+  description = "ARN of the AWS Distro for OpenTelemetry collector layer (arm64) for the Lambda functions: with it the services export their traces over OTLP to the layer's collector, which sends them to X-Ray; null exports no traces from the functions (Lambda's own active tracing still records each invocation)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.lambda_otel_layer_arn == null || can(regex("^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:layer:[A-Za-z0-9_-]+:[0-9]+$", var.lambda_otel_layer_arn))
+    error_message = "lambda_otel_layer_arn is a Lambda layer version ARN."
+  }
+}

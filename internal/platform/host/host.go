@@ -123,10 +123,13 @@ type Config struct {
 	AuthClientIDs   []string `env:"AUTH_CLIENT_IDS" validate:"max=50"`
 	AuthScopePrefix string   `env:"AUTH_SCOPE_PREFIX" validate:"max=100"`
 
-	TracesExporter  string  `env:"TRACES_EXPORTER" default:"none" validate:"oneof=none|stdout|otlp"`
-	MetricsExporter string  `env:"METRICS_EXPORTER" default:"prometheus" validate:"oneof=prometheus|otlp|none"`
-	OTLPEndpoint    string  `env:"OTLP_ENDPOINT" validate:"url"`
-	SampleRatio     float64 `env:"TRACE_SAMPLE_RATIO" default:"1" validate:"min=0,max=1"`
+	TracesExporter  string `env:"TRACES_EXPORTER" default:"none" validate:"oneof=none|stdout|otlp"`
+	MetricsExporter string `env:"METRICS_EXPORTER" default:"prometheus" validate:"oneof=prometheus|otlp|emf|none"`
+	// MetricsNamespace is the CloudWatch namespace of METRICS_EXPORTER=emf
+	// (embedded metric format lines on stdout; dimension service).
+	MetricsNamespace string  `env:"METRICS_NAMESPACE" default:"agora" validate:"max=255"`
+	OTLPEndpoint     string  `env:"OTLP_ENDPOINT" validate:"url"`
+	SampleRatio      float64 `env:"TRACE_SAMPLE_RATIO" default:"1" validate:"min=0,max=1"`
 
 	RelayBatchSize  int           `env:"RELAY_BATCH_SIZE" default:"500" validate:"min=1,max=5000"`
 	InboxRetention  time.Duration `env:"INBOX_RETENTION" default:"168h" validate:"min=1m"`
@@ -201,6 +204,7 @@ func Open(ctx context.Context, service string, cfg Config, opts ...Option) (in *
 	in.Telemetry, err = telemetry.Setup(ctx, telemetry.Config{
 		Service: "agora-" + service, Version: buildinfo.Get().Version,
 		TracesExporter: cfg.TracesExporter, MetricsExporter: cfg.MetricsExporter,
+		MetricsNamespace: cfg.MetricsNamespace, MetricsService: service,
 		OTLPEndpoint: cfg.OTLPEndpoint, SampleRatio: cfg.SampleRatio,
 	})
 	if err != nil {

@@ -17,10 +17,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
+	"time"
 
+	"github.com/agoracommerce/agora/internal/platform/telemetry/emf"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/contrib/propagators/aws/xray"
@@ -44,7 +47,15 @@ const (
 	ExporterStdout     = "stdout"
 	ExporterOTLP       = "otlp"
 	ExporterPrometheus = "prometheus"
+	// ExporterEMF writes metrics as CloudWatch embedded metric format
+	// lines to MetricsWriter (stdout), which CloudWatch Logs turns into
+	// metrics on Lambda and on ECS with the awslogs driver.
+	ExporterEMF = "emf"
 )
+
+// emfDimensions are the metric attributes that become CloudWatch
+// dimensions besides the service: low-cardinality ones only.
+var emfDimensions = []string{"messaging.destination.name", "messaging.consumer.group.name", "http.route"}
 
 // Config configures Setup.
 type Config struct {
@@ -54,8 +65,15 @@ type Config struct {
 	Version string
 	// TracesExporter is none, stdout or otlp.
 	TracesExporter string
-	// MetricsExporter is prometheus, otlp or none.
+	// MetricsExporter is prometheus, otlp, emf or none.
 	MetricsExporter string
+	// MetricsNamespace is the CloudWatch namespace of emf metrics
+	// (default emf.DefaultNamespace), MetricsService their service
+	// dimension (default Service) and MetricsWriter where the lines go
+	// (default os.Stdout).
+	MetricsNamespace string
+	MetricsService   string
+	MetricsWriter    io.Writer
 	// OTLPEndpoint is the base URL of the OTLP/HTTP receiver, for example
 	// http://localhost:4318 (the ADOT collector's default); /v1/traces and
 	// /v1/metrics are appended. Required when an exporter is otlp.
@@ -84,9 +102,9 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("traces exporter %q is not one of none, stdout, otlp", c.TracesExporter))
 	}
 	switch c.MetricsExporter {
-	case ExporterNone, ExporterPrometheus, ExporterOTLP:
+	case ExporterNone, ExporterPrometheus, ExporterOTLP, ExporterEMF:
 	default:
-		errs = append(errs, fmt.Errorf("metrics exporter %q is not one of prometheus, otlp, none", c.MetricsExporter))
+		errs = append(errs, fmt.Errorf("metrics exporter %q is not one of prometheus, otlp, emf, none", c.MetricsExporter))
 	}
 	if c.TracesExporter == ExporterOTLP || c.MetricsExporter == ExporterOTLP {
 		u, err := url.Parse(c.OTLPEndpoint)
@@ -175,6 +193,21 @@ func Setup(ctx context.Context, cfg Config) (*Telemetry, error) {
 			return nil, fmt.Errorf("telemetry: otlp metric exporter: %w", err)
 		}
 		mopts = append(mopts, sdkmetric.WithReader(sdkmetric.NewPeriodicReader(exp)))
+	case ExporterEMF:
+		w, service := cfg.MetricsWriter, cfg.MetricsService
+		if w == nil {
+			w = os.Stdout
+		}
+		if service == "" {
+			service = cfg.Service
+		}
+		exp, err := emf.New(emf.Config{Writer: w, Namespace: cfg.MetricsNamespace, Service: service, Dimensions: emfDimensions})
+		if err != nil {
+			return nil, fmt.Errorf("telemetry: emf exporter: %w", err)
+		}
+		// CloudWatch keeps one-minute resolution; a function flushes at the
+		// end of every invocation (ForceFlush) as it may freeze after.
+		mopts = append(mopts, sdkmetric.WithReader(sdkmetric.NewPeriodicReader(exp, sdkmetric.WithInterval(time.Minute))))
 	}
 	for _, r := range cfg.MetricReaders {
 		mopts = append(mopts, sdkmetric.WithReader(r))

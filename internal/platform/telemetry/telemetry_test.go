@@ -1,8 +1,10 @@
 package telemetry_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -294,4 +297,42 @@ func findHistogram(t *testing.T, rm metricdata.ResourceMetrics, name string) met
 	}
 	t.Fatalf("metric %s not found", name)
 	return metricdata.Histogram[float64]{}
+}
+
+// With METRICS_EXPORTER=emf the meter provider writes CloudWatch embedded
+// metric format lines: the outbox's age gauge becomes
+// outbox_oldest_age_seconds in the configured namespace with the plain
+// service name as its dimension, the metric the outbox age alarm reads.
+func TestEMFMetrics(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	tel, err := telemetry.Setup(context.Background(), telemetry.Config{
+		Service: "agora-inventory", TracesExporter: "none", MetricsExporter: "emf", SampleRatio: 1,
+		MetricsNamespace: "agora-test", MetricsService: "inventory", MetricsWriter: &out,
+	})
+	if err != nil {
+		t.Fatalf("setup: %v", err)
+	}
+	gauge, err := tel.MeterProvider().Meter("outbox").Float64Gauge("agora.outbox.oldest_age", metric.WithUnit("s"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gauge.Record(context.Background(), 42.5)
+	if err := tel.MeterProvider().(interface{ ForceFlush(context.Context) error }).ForceFlush(context.Background()); err != nil {
+		t.Fatalf("flush: %v", err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(bytes.TrimSpace(out.Bytes()), &doc); err != nil {
+		t.Fatalf("not one EMF document: %v\n%s", err, out.String())
+	}
+	if doc["service"] != "inventory" || doc["outbox_oldest_age_seconds"] != 42.5 {
+		t.Fatalf("document %v", doc)
+	}
+	directive := doc["_aws"].(map[string]any)["CloudWatchMetrics"].([]any)[0].(map[string]any)
+	if directive["Namespace"] != "agora-test" {
+		t.Fatalf("namespace %v", directive["Namespace"])
+	}
+	if err := tel.Shutdown(context.Background()); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
 }

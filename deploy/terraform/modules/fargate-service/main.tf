@@ -9,13 +9,17 @@ locals {
   collector        = var.otel_collector_image != null
   secret_arns      = distinct([for v in values(var.secrets) : join(":", slice(split(":", v), 0, 7))])
 
-  # With a collector beside it, the service exports traces and metrics over
-  # OTLP to it; without, it keeps its defaults.
-  telemetry_environment = local.collector ? {
-    "AGORA_${upper(var.service)}_TRACES_EXPORTER"  = "otlp"
-    "AGORA_${upper(var.service)}_METRICS_EXPORTER" = "otlp"
-    "AGORA_${upper(var.service)}_OTLP_ENDPOINT"    = "http://127.0.0.1:4318"
-  } : {}
+  # With a collector beside it, the service exports its traces over OTLP
+  # to it (on to X-Ray); metrics go to CloudWatch as embedded metric format
+  # lines in the service's own log stream (METRICS_EXPORTER=emf), with or
+  # without a collector.
+  telemetry_environment = merge(
+    { "AGORA_${upper(var.service)}_METRICS_NAMESPACE" = var.metrics_namespace },
+    local.collector ? {
+      "AGORA_${upper(var.service)}_TRACES_EXPORTER" = "otlp"
+      "AGORA_${upper(var.service)}_OTLP_ENDPOINT"   = "http://127.0.0.1:4318"
+    } : {},
+  )
 
   logging = {
     logDriver = "awslogs"
@@ -59,7 +63,7 @@ locals {
     privileged             = false
     environment = [{
       name  = "AOT_CONFIG_CONTENT"
-      value = templatefile("${path.module}/otel-collector.yaml.tftpl", { namespace = var.metrics_namespace, log_group = local.log_group_name })
+      value = templatefile("${path.module}/otel-collector.yaml.tftpl", {})
     }]
     mountPoints      = [{ sourceVolume = "tmp", containerPath = "/tmp", readOnly = false }]
     logConfiguration = local.logging

@@ -298,7 +298,7 @@ variable "log_retention_days" {
 }
 
 variable "otel_collector_image" {
-  description = "Image of the AWS Distro for OpenTelemetry collector run beside the service (traces to X-Ray, metrics to CloudWatch in namespace agora); null runs none."
+  description = "Image of the AWS Distro for OpenTelemetry collector run beside the service (traces to X-Ray); null runs none."
   type        = string
   default     = "public.ecr.aws/aws-observability/aws-otel-collector:v0.43.3"
 
@@ -309,7 +309,7 @@ variable "otel_collector_image" {
 }
 
 variable "metrics_namespace" {
-  description = "CloudWatch namespace the collector writes the service's metrics to."
+  description = "CloudWatch namespace of the service's embedded-format metrics (METRICS_NAMESPACE)."
   type        = string
   default     = "agora"
 
