@@ -70,17 +70,23 @@ data "aws_iam_policy_document" "service" {
 
     content {
       sid = "OwnTable"
-      actions = [
-        "dynamodb:BatchGetItem",
-        "dynamodb:BatchWriteItem",
-        "dynamodb:ConditionCheckItem",
-        "dynamodb:DeleteItem",
-        "dynamodb:DescribeTable",
-        "dynamodb:GetItem",
-        "dynamodb:PutItem",
-        "dynamodb:Query",
-        "dynamodb:UpdateItem",
-      ]
+      # What the DynamoDB stores call (internal/<service>/dynamostore and
+      # internal/platform/dynamo): reads, queries of the table and its
+      # indexes, and the writes a TransactWriteItems is made of (put,
+      # update, delete, condition check); batch reads for the cart's
+      # prices, batch deletes for the order history's dropped generations.
+      actions = concat(
+        [
+          "dynamodb:ConditionCheckItem",
+          "dynamodb:DeleteItem",
+          "dynamodb:GetItem",
+          "dynamodb:PutItem",
+          "dynamodb:Query",
+          "dynamodb:UpdateItem",
+        ],
+        each.key == "cart" ? ["dynamodb:BatchGetItem"] : [],
+        each.key == "orderhistory" ? ["dynamodb:BatchWriteItem"] : [],
+      )
       resources = [module.table[each.key].arn, module.table[each.key].index_arns]
     }
   }
