@@ -64,19 +64,7 @@ func TestOpenRejectsBadConfig(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			prefix := services.Prefix(tc.service) + "_"
-			env := map[string]string{}
-			for k, v := range map[string]string{
-				"DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "db"), "KAFKA_BROKERS": "127.0.0.1:1",
-				"SCHEMA_REGISTRY_URL": "http://127.0.0.1:1", "AUTH_ISSUER": "http://127.0.0.1:1", "AUTH_JWKS_URL": "http://127.0.0.1:1/jwks",
-				"CART_URL": "http://127.0.0.1:1", "METRICS_EXPORTER": "none",
-			} {
-				env[prefix+k] = v
-			}
-			for k, v := range tc.env {
-				env[prefix+k] = v
-			}
-			in, _, err := services.Open(context.Background(), tc.service, config.Options{LookupEnv: servicestest.Lookup(env)})
+			in, _, err := services.Open(context.Background(), tc.service, config.Options{LookupEnv: servicestest.Lookup(minimalEnv(t, tc.service, tc.env))})
 			require.Nil(t, in)
 			for _, want := range tc.want {
 				require.ErrorContains(t, err, want)
@@ -236,21 +224,28 @@ func TestOpenRejectsBadDynamoDBConfig(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			prefix := services.Prefix(tc.service) + "_"
-			env := map[string]string{}
-			for k, v := range map[string]string{
-				"DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "db"), "KAFKA_BROKERS": "127.0.0.1:1",
-				"SCHEMA_REGISTRY_URL": "http://127.0.0.1:1", "AUTH_ISSUER": "http://127.0.0.1:1", "AUTH_JWKS_URL": "http://127.0.0.1:1/jwks",
-				"CART_URL": "http://127.0.0.1:1", "METRICS_EXPORTER": "none",
-			} {
-				env[prefix+k] = v
-			}
-			for k, v := range tc.env {
-				env[prefix+k] = v
-			}
-			in, _, err := services.Open(context.Background(), tc.service, config.Options{LookupEnv: servicestest.Lookup(env)})
+			in, _, err := services.Open(context.Background(), tc.service, config.Options{LookupEnv: servicestest.Lookup(minimalEnv(t, tc.service, tc.env))})
 			require.Nil(t, in)
 			require.ErrorContains(t, err, tc.want)
 		})
 	}
+}
+
+// minimalEnv is a service's settings that pass loading (nothing listens
+// at the addresses), with overrides (names without the prefix).
+func minimalEnv(t *testing.T, service string, overrides map[string]string) map[string]string {
+	t.Helper()
+	prefix := services.Prefix(service) + "_"
+	env := map[string]string{}
+	for k, v := range map[string]string{
+		"DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "db"), "KAFKA_BROKERS": "127.0.0.1:1",
+		"SCHEMA_REGISTRY_URL": "http://127.0.0.1:1", "AUTH_ISSUER": "http://127.0.0.1:1", "AUTH_JWKS_URL": "http://127.0.0.1:1/jwks",
+		"CART_URL": "http://127.0.0.1:1", "METRICS_EXPORTER": "none",
+	} {
+		env[prefix+k] = v
+	}
+	for k, v := range overrides {
+		env[prefix+k] = v
+	}
+	return env
 }
