@@ -116,10 +116,39 @@ func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 	for _, m := range routedMethods {
 		if s.root.Match(chi.NewRouteContext(), m, path) {
 			w.Header().Add("Allow", m)
+			if m == http.MethodGet {
+				w.Header().Add("Allow", http.MethodHead)
+			}
 		}
 	}
 	s.writeProblem(w, r, *problem.MethodNotAllowed(r.Method))
 }
+
+// head answers HEAD wherever GET is served (RFC 9110, section 9.3.2): the
+// request is routed, authenticated and validated as the GET it mirrors and
+// answers with the GET's status and headers, without a body. The body is
+// dropped here rather than left to net/http, so runtimes that bring their
+// own transport (Lambda) answer HEAD correctly too.
+func (s *Server) head(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodHead {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if rctx := chi.RouteContext(r.Context()); rctx != nil && rctx.RouteMethod == "" {
+			rctx.RouteMethod = http.MethodGet
+		}
+		next.ServeHTTP(headWriter{w}, r)
+	})
+}
+
+// headWriter is a response without a body.
+type headWriter struct{ http.ResponseWriter }
+
+func (h headWriter) Write(p []byte) (int, error) { return len(p), nil }
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (h headWriter) Unwrap() http.ResponseWriter { return h.ResponseWriter }
 
 // writeProblem sends d and logs a failed write.
 func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, d problem.Details) {

@@ -45,7 +45,11 @@ func (s *Server) operation(next http.Handler) http.Handler {
 		rctx := chi.RouteContext(r.Context())
 		var op *Operation
 		if rctx != nil {
-			op = s.spec.ops[r.Method+" "+rctx.RoutePattern()]
+			method := r.Method
+			if method == http.MethodHead {
+				method = http.MethodGet // answered as the GET it mirrors
+			}
+			op = s.spec.ops[method+" "+rctx.RoutePattern()]
 		}
 		if op == nil {
 			// Mounted on Router but absent from the spec: the contract

@@ -223,7 +223,7 @@ func New(cfg Config, logger *zap.Logger) (*Server, error) {
 	root := chi.NewRouter()
 	root.Use(s.recoverPanics, s.correlate)
 	root.Use(cfg.Middleware...)
-	root.Use(s.deadline, s.limitBody)
+	root.Use(s.deadline, s.limitBody, s.head)
 	root.NotFound(s.notFound)
 	root.MethodNotAllowed(s.methodNotAllowed)
 	root.Get("/healthz", s.healthz)

@@ -572,3 +572,33 @@ func TestSpecIsPublished(t *testing.T) {
 		t.Fatalf("got %d %.200s", res.status, res.body)
 	}
 }
+
+// HEAD is answered wherever GET is: same status and headers (ETag,
+// validation, authentication), no body; and 405 answers list HEAD beside
+// GET.
+func TestHeadMirrorsGet(t *testing.T) {
+	t.Parallel()
+	h := mustServer(t, nil, nil, nil).Handler()
+	id, etag := mustCreate(t, h, "headed")
+	path := "/v1/widgets/" + id
+
+	get := do(t, h, http.MethodGet, path, "", "Authorization", reader)
+	res := do(t, h, http.MethodHead, path, "", "Authorization", reader)
+	if res.status != http.StatusOK || len(res.body) != 0 || res.header.Get("ETag") != etag ||
+		res.header.Get("Content-Type") != get.header.Get("Content-Type") {
+		t.Fatalf("HEAD: %d ETag %q Content-Type %q body %q", res.status, res.header.Get("ETag"), res.header.Get("Content-Type"), res.body)
+	}
+	if res := do(t, h, http.MethodHead, path, "", "Authorization", reader, "If-None-Match", etag); res.status != http.StatusNotModified {
+		t.Errorf("HEAD If-None-Match current: %d", res.status)
+	}
+	if res := do(t, h, http.MethodHead, path, "", "Authorization", ""); res.status != http.StatusUnauthorized || len(res.body) != 0 {
+		t.Errorf("HEAD without credentials: %d %q", res.status, res.body)
+	}
+	if res := do(t, h, http.MethodHead, "/healthz", ""); res.status != http.StatusOK || len(res.body) != 0 {
+		t.Errorf("HEAD /healthz: %d %q", res.status, res.body)
+	}
+	res = do(t, h, http.MethodDelete, "/v1/widgets", "", "Authorization", writer)
+	if allow := strings.Join(res.header.Values("Allow"), ", "); res.status != http.StatusMethodNotAllowed || !strings.Contains(allow, "HEAD") {
+		t.Errorf("405 Allow = %q", allow)
+	}
+}

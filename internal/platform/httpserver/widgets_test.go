@@ -266,7 +266,7 @@ func do(tb testing.TB, h http.Handler, method, target, body string, headers ...s
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	res := response{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}
-	if ct := rec.Header().Get("Content-Type"); ct == problem.ContentType {
+	if ct := rec.Header().Get("Content-Type"); ct == problem.ContentType && method != http.MethodHead {
 		if err := json.Unmarshal(res.body, &res.problem); err != nil {
 			tb.Fatalf("problem body %q: %v", res.body, err)
 		}
