@@ -93,8 +93,13 @@ lint: tools ## gofmt, go vet, staticcheck, gosec, buf lint and buf breaking
 	$(GO) vet $(GO_PACKAGES)
 	staticcheck $(GO_PACKAGES)
 	gosec -quiet -exclude-generated $(GO_PACKAGES)
+	scripts/vulncheck.sh
 	@if [ -f api/proto/buf.yaml ]; then scripts/buf-check.sh; fi
 	scripts/terraform-check.sh
+
+.PHONY: vulncheck
+vulncheck: ## govulncheck on every Go module against the pinned vulnerability database (offline)
+	scripts/vulncheck.sh
 
 .PHONY: generate
 generate: tools ## Regenerate everything generated (deterministic)
