@@ -32,6 +32,7 @@ services that talk through schema-registered Protobuf events on Kafka.`,
 	root.AddCommand(newMailboxCmd())
 	root.AddCommand(newHealthcheckCmd())
 	root.AddCommand(newTopicsCmd())
+	root.AddCommand(newTablesCmd())
 	return root
 }
 
