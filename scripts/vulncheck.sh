@@ -56,7 +56,17 @@ log() { printf 'vulncheck: %s\n' "$*" >&2; }
 die() { printf 'vulncheck: ERROR: %s\n' "$*" >&2; exit 1; }
 
 command -v go >/dev/null || die "no Go toolchain on PATH"
-command -v jq >/dev/null || die "jq is needed to read govulncheck's JSON (apt-get install jq)"
+# jq reads govulncheck's JSON: installed from the distribution when
+# missing and running as root, as the test environment installs its own.
+if ! command -v jq >/dev/null; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+    log "installing jq with apt-get"
+    (export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq --no-install-recommends jq) >/dev/null 2>&1 ||
+      die "apt-get install jq failed"
+  else
+    die "jq is needed to read govulncheck's JSON (e.g. 'sudo apt-get install jq')"
+  fi
+fi
 # As in the Makefile: scan with the Go on PATH, never a downloaded toolchain.
 export GOTOOLCHAIN=${GOTOOLCHAIN:-local}
 mkdir -p "$STATE_DIR" "$ROOT/bin"
