@@ -23,8 +23,8 @@
 # module fails the scan (bump the module); one of the standard library is
 # reported with the Go release that fixes it but does not fail the scan:
 # the fix is a newer toolchain, which the release builds use (the workflows
-# and the Dockerfile take the newest Go 1.26 patch), while a machine builds
-# with the Go it has.
+# take the newest Go 1.26 patch, the Dockerfile pins one), while a machine
+# builds with the Go it has.
 #
 # Exit status: 0 when no module calls vulnerable code, 3 (govulncheck's own
 # code) when one does, 1 when the scan could not run.
