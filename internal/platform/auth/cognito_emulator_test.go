@@ -34,7 +34,9 @@ func TestVerifierAcceptsTokensOfACognitoUserPool(t *testing.T) {
 	pool, err := idp.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("agora-" + uuid.NewString()[:8])})
 	require.NoError(t, err)
 	poolID := aws.ToString(pool.UserPool.Id)
-	t.Cleanup(func() { _, _ = idp.DeleteUserPool(context.Background(), &cip.DeleteUserPoolInput{UserPoolId: aws.String(poolID)}) })
+	t.Cleanup(func() {
+		_, _ = idp.DeleteUserPool(context.Background(), &cip.DeleteUserPoolInput{UserPoolId: aws.String(poolID)})
+	})
 	newClient := func(name string) string {
 		out, err := idp.CreateUserPoolClient(ctx, &cip.CreateUserPoolClientInput{
 			UserPoolId: aws.String(poolID), ClientName: aws.String(name),
