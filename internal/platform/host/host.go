@@ -204,7 +204,7 @@ func Open(ctx context.Context, service string, cfg Config, opts ...Option) (in *
 	in.Telemetry, err = telemetry.Setup(ctx, telemetry.Config{
 		Service: "agora-" + service, Version: buildinfo.Get().Version,
 		TracesExporter: cfg.TracesExporter, MetricsExporter: cfg.MetricsExporter,
-		MetricsNamespace: cfg.MetricsNamespace, MetricsService: service,
+		MetricsNamespace: cfg.MetricsNamespace, MetricsService: service, MetricsWriter: logging.Stdout(),
 		OTLPEndpoint: cfg.OTLPEndpoint, SampleRatio: cfg.SampleRatio,
 	})
 	if err != nil {

@@ -71,6 +71,17 @@ func parseLevel(s string) (zapcore.Level, error) {
 	return 0, fmt.Errorf("logging: level %q is not one of debug, info, warn, error", s)
 }
 
+// stdout is the process's standard output behind one lock, shared by every
+// logger and by the metrics exporter that writes there too, so that lines
+// of different writers never interleave (a pipe keeps only writes of up
+// to 4 KiB whole).
+var stdout = zapcore.Lock(zapcore.AddSync(os.Stdout))
+
+// Stdout returns the process's standard output as every logger without an
+// Output writes it: one write at a time. Give it to anything else that
+// writes whole lines there.
+func Stdout() zapcore.WriteSyncer { return stdout }
+
 // New returns a logger writing one JSON object per line, with RFC 3339
 // timestamps in UTC ("ts"), the level, the message ("msg"), the caller, and
 // the service field on every line. It is safe for concurrent use.
@@ -79,9 +90,9 @@ func New(cfg Config) (*zap.Logger, error) {
 		return nil, err
 	}
 	level, _ := parseLevel(cfg.Level)
-	out := cfg.Output
-	if out == nil {
-		out = os.Stdout
+	var out zapcore.WriteSyncer = stdout
+	if cfg.Output != nil {
+		out = zapcore.Lock(zapcore.AddSync(cfg.Output))
 	}
 	enc := zap.NewProductionEncoderConfig()
 	enc.TimeKey = "ts"
@@ -89,7 +100,7 @@ func New(cfg Config) (*zap.Logger, error) {
 		e.AppendString(t.UTC().Format(time.RFC3339Nano))
 	}
 	enc.EncodeDuration = zapcore.MillisDurationEncoder
-	core := zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.Lock(zapcore.AddSync(out)), level)
+	core := zapcore.NewCore(zapcore.NewJSONEncoder(enc), out, level)
 	return zap.New(core, zap.AddCaller(), zap.ErrorOutput(zapcore.Lock(zapcore.AddSync(os.Stderr)))).
 		With(zap.String(FieldService, cfg.Service)), nil
 }

@@ -70,7 +70,8 @@ type Config struct {
 	// MetricsNamespace is the CloudWatch namespace of emf metrics
 	// (default emf.DefaultNamespace), MetricsService their service
 	// dimension (default Service) and MetricsWriter where the lines go
-	// (default os.Stdout).
+	// (default os.Stdout; give the writer the process's logs share, so
+	// that their lines never interleave).
 	MetricsNamespace string
 	MetricsService   string
 	MetricsWriter    io.Writer
