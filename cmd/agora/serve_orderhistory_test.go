@@ -20,8 +20,10 @@ import (
 	paymentv1 "github.com/agoracommerce/agora/gen/proto/agora/payment/v1"
 	shippingv1 "github.com/agoracommerce/agora/gen/proto/agora/shipping/v1"
 	"github.com/agoracommerce/agora/internal/platform/auth"
+	"github.com/agoracommerce/agora/internal/platform/dynamo/dynamotest"
 	"github.com/agoracommerce/agora/internal/platform/kafkatest"
 	"github.com/agoracommerce/agora/internal/services/servicestest"
+	"github.com/agoracommerce/agora/internal/testenv"
 )
 
 // checkoutEvents are the events of a shipped checkout of orderID as
@@ -63,6 +65,25 @@ func checkoutEvents(t *testing.T, bus *kafkatest.Bus, orderID, customer string, 
 // read model into a new generation and switches to it without the
 // service noticing, and the live projector goes on into the new one.
 func TestServeOrderhistoryAndRebuild(t *testing.T) {
+	testServeOrderhistoryAndRebuild(t, nil)
+}
+
+// The same on a DynamoDB table, as the order history runs on AWS: the
+// emulator's, reached one request at a time (it does not isolate
+// concurrent requests as DynamoDB does; see dynamotest).
+func TestServeOrderhistoryAndRebuildOnDynamoDB(t *testing.T) {
+	emu := testenv.AWSEmulator(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", emu.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", emu.SecretKey)
+	table := dynamotest.NewTable(t, dynamotest.Client(t), "orderhistory")
+	testServeOrderhistoryAndRebuild(t, map[string]string{
+		"AGORA_ORDERHISTORY_DATABASE_URL": "dynamodb://" + table,
+		"AGORA_ORDERHISTORY_AWS_REGION":   emu.Region,
+		"AGORA_ORDERHISTORY_AWS_ENDPOINT": dynamotest.SerialEndpoint(t),
+	})
+}
+
+func testServeOrderhistoryAndRebuild(t *testing.T, extra map[string]string) {
 	w := servicestest.NewWorld(t)
 	bus, issuer := w.Bus, w.Issuer
 	ctx := context.Background()
@@ -73,7 +94,7 @@ func TestServeOrderhistoryAndRebuild(t *testing.T) {
 	}
 	recs := checkoutEvents(t, bus, "order-1", "alice", at)
 	bus.Produce(t, recs[1:]...) // the others first: the order shows once it is placed
-	base, _ := startService(ctx, t, w, "orderhistory")
+	base, _ := startServiceWith(ctx, t, w, "orderhistory", extra)
 	alice := servicestest.Mint(t, issuer, "alice", auth.CustomerScopes())
 	bob := servicestest.Mint(t, issuer, "bob", auth.CustomerScopes())
 

@@ -86,7 +86,17 @@ func TestServeHelp(t *testing.T) {
 // command returned. The command must return no error.
 func startService(ctx context.Context, t *testing.T, w *servicestest.World, name string) (string, <-chan struct{}) {
 	t.Helper()
+	return startServiceWith(ctx, t, w, name, nil)
+}
+
+// startServiceWith is startService with some of the service's variables
+// replaced by extra.
+func startServiceWith(ctx context.Context, t *testing.T, w *servicestest.World, name string, extra map[string]string) (string, <-chan struct{}) {
+	t.Helper()
 	env := w.Env(t, name)
+	for k, v := range extra {
+		env[k] = v
+	}
 	for k, v := range env {
 		t.Setenv(k, v)
 	}

@@ -18,6 +18,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -39,6 +42,18 @@ var (
 	serialMu sync.Mutex
 	serial   = map[string]*sync.Mutex{}
 )
+
+// lockOf returns the lock of the emulator at endpoint.
+func lockOf(endpoint string) *sync.Mutex {
+	serialMu.Lock()
+	defer serialMu.Unlock()
+	mu := serial[endpoint]
+	if mu == nil {
+		mu = &sync.Mutex{}
+		serial[endpoint] = mu
+	}
+	return mu
+}
 
 type serialTransport struct {
 	mu   *sync.Mutex
@@ -70,13 +85,7 @@ func AWSConfig(tb testing.TB) aws.Config {
 	emu := testenv.AWSEmulator(tb)
 	cfg, err := emu.Config(context.Background())
 	require.NoError(tb, err)
-	serialMu.Lock()
-	mu := serial[emu.Endpoint]
-	if mu == nil {
-		mu = &sync.Mutex{}
-		serial[emu.Endpoint] = mu
-	}
-	serialMu.Unlock()
+	mu := lockOf(emu.Endpoint)
 	cfg.HTTPClient = &http.Client{Transport: serialTransport{mu: mu, next: http.DefaultTransport}}
 	return cfg
 }
@@ -179,4 +188,25 @@ func streamValue(tb testing.TB, v types.AttributeValue) lambdaevents.DynamoDBAtt
 	}
 	tb.Fatalf("dynamotest: attribute type %T", v)
 	return lambdaevents.DynamoDBAttributeValue{}
+}
+
+// SerialEndpoint returns the URL of a proxy in front of the emulator that
+// passes one request at a time, sharing the lock of Client's transport:
+// for code configured with an endpoint URL rather than a client, such as
+// a whole service process (AWS_ENDPOINT). The proxy stops when the test
+// ends.
+func SerialEndpoint(tb testing.TB) string {
+	tb.Helper()
+	emu := testenv.AWSEmulator(tb)
+	target, err := url.Parse(emu.Endpoint)
+	require.NoError(tb, err)
+	mu := lockOf(emu.Endpoint)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		proxy.ServeHTTP(w, r)
+	}))
+	tb.Cleanup(srv.Close)
+	return srv.URL
 }
